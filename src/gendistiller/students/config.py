@@ -1,0 +1,165 @@
+"""Typed configurations of the two students.
+
+They are transformers configs (``PreTrainedConfig`` dataclasses), so a saved student is a
+normal ``config.json`` + ``model.safetensors`` folder that ``AutoModel`` can load once
+:mod:`gendistiller` is imported. Defaults are the paper sizes for a 768-d, 12-layer
+teacher (WavLM Base+ / HuBERT Base); :func:`validate` checks a config up front and names
+the offending key.
+"""
+
+from __future__ import annotations
+
+from huggingface_hub.dataclasses import strict
+from transformers import PreTrainedConfig
+
+from gendistiller.errors import ConfigError
+
+#: Bumped when the saved layout changes incompatibly; checked by ``load_student``.
+FORMAT_VERSION = 1
+
+HISTORY_MODES = ("previous", "all")
+
+
+@strict(accept_kwargs=True)
+class StudentConfig(PreTrainedConfig):
+    """Fields shared by both students: the waveform front-end and the transformer width."""
+
+    gendistiller_format: int = FORMAT_VERSION
+    # Waveform encoder (wav2vec 2.0 / HuBERT "group" mode).
+    conv_dim: list[int] | tuple[int, ...] = (512, 512, 512, 512, 512, 512, 512)
+    conv_kernel: list[int] | tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
+    conv_stride: list[int] | tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
+    conv_bias: bool = False
+    # DistilHuBERT has no LayerNorm on the CNN output (HuBERT does); kept as an option.
+    feature_layer_norm: bool = False
+    # Gradient flowing into the CNN is scaled by this (DistilHuBERT: 0.1).
+    feature_grad_mult: float = 0.1
+    hidden_size: int = 768
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    num_conv_pos_embeddings: int = 128
+    num_conv_pos_embedding_groups: int = 16
+    hidden_dropout: float = 0.1
+    attention_dropout: float = 0.1
+    activation_dropout: float = 0.1
+    feat_proj_dropout: float = 0.0
+    layer_norm_eps: float = 1e-5
+    # Teacher layers the student learns to reproduce (transformers' indexing: k = output of block k).
+    target_layers: list[int] | tuple[int, ...] = (4, 8, 12)
+
+    def __post_init__(self, **kwargs):
+        self.conv_dim = list(self.conv_dim)
+        self.conv_kernel = list(self.conv_kernel)
+        self.conv_stride = list(self.conv_stride)
+        self.target_layers = list(self.target_layers)
+        super().__post_init__(**kwargs)
+
+    @property
+    def stride(self) -> int:
+        """Waveform samples per output frame (320 for the standard encoder)."""
+        out = 1
+        for s in self.conv_stride:
+            out *= s
+        return out
+
+    @property
+    def receptive_field(self) -> int:
+        """Samples seen by one output frame (400 for the standard encoder)."""
+        field, jump = 1, 1
+        for k, s in zip(self.conv_kernel, self.conv_stride, strict=True):
+            field += (k - 1) * jump
+            jump *= s
+        return field
+
+    def validate_architecture(self) -> None:
+        validate_common(self)
+
+
+def validate_common(cfg: StudentConfig) -> None:
+    n = len(cfg.conv_dim)
+    if n == 0 or len(cfg.conv_kernel) != n or len(cfg.conv_stride) != n:
+        raise ConfigError(
+            f"conv_dim, conv_kernel and conv_stride must have one equal, non-zero length; got "
+            f"{len(cfg.conv_dim)}, {len(cfg.conv_kernel)}, {len(cfg.conv_stride)}"
+        )
+    _positive(
+        cfg, "hidden_size", "num_attention_heads", "intermediate_size", "num_conv_pos_embeddings"
+    )
+    if cfg.hidden_size % cfg.num_attention_heads:
+        raise ConfigError(
+            f"hidden_size ({cfg.hidden_size}) must be divisible by num_attention_heads ({cfg.num_attention_heads})"
+        )
+    if cfg.hidden_size % cfg.num_conv_pos_embedding_groups:
+        raise ConfigError(
+            f"hidden_size ({cfg.hidden_size}) must be divisible by num_conv_pos_embedding_groups "
+            f"({cfg.num_conv_pos_embedding_groups})"
+        )
+    for key in ("hidden_dropout", "attention_dropout", "activation_dropout", "feat_proj_dropout"):
+        if not 0.0 <= getattr(cfg, key) < 1.0:
+            raise ConfigError(f"{key} must be in [0, 1), got {getattr(cfg, key)}")
+    layers = list(cfg.target_layers)
+    if (
+        not layers
+        or any(not isinstance(layer, int) or layer < 1 for layer in layers)
+        or layers != sorted(set(layers))
+    ):
+        raise ConfigError(
+            f"target_layers must be strictly increasing teacher layer numbers >= 1, got {layers}"
+        )
+    if cfg.hidden_act not in ("gelu", "relu", "gelu_new"):
+        raise ConfigError(f"hidden_act must be gelu, relu or gelu_new, got {cfg.hidden_act!r}")
+
+
+@strict(accept_kwargs=True)
+class GenDistillerConfig(StudentConfig):
+    """GenDistiller: one decoder block generating the target layers one after another.
+
+    ``history``: ``"previous"`` (v2: each layer generated from the previous generated
+    layer) or ``"all"`` (v1: from every earlier layer through a block-causal layer x time
+    attention). ``teacher_forcing_ratio`` is the probability, per utterance and step, of
+    feeding the teacher's previous target layer instead of the student's own during
+    training; inference always runs free.
+    """
+
+    model_type = "gendistiller"
+
+    history: str = "previous"
+    shared_weights: bool = True
+    skip_connection: bool = True
+    output_projection: bool = True
+    teacher_forcing_ratio: float = 0.0
+
+    def validate_architecture(self) -> None:
+        validate_common(self)
+        if self.history not in HISTORY_MODES:
+            raise ConfigError(f"history must be one of {HISTORY_MODES}, got {self.history!r}")
+        if not 0.0 <= self.teacher_forcing_ratio <= 1.0:
+            raise ConfigError(
+                f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio}"
+            )
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.target_layers)
+
+
+@strict(accept_kwargs=True)
+class DistilHuBERTConfig(StudentConfig):
+    """DistilHuBERT (Chang et al., 2022): a few transformer layers and training-only
+    "expand-last" heads, one per target layer, on top of the last layer."""
+
+    model_type = "gendistiller_distilhubert"
+
+    num_hidden_layers: int = 2
+
+    def validate_architecture(self) -> None:
+        validate_common(self)
+        _positive(self, "num_hidden_layers")
+
+
+def _positive(cfg: StudentConfig, *keys: str) -> None:
+    for key in keys:
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{key} must be a positive integer, got {getattr(cfg, key)}")

@@ -1,0 +1,72 @@
+"""DistilHuBERT (Chang, Yang, Lee, ICASSP 2022), as in s3prl's distiller.
+
+Front-end, a LayerNorm, two post-LN transformer layers, then training-only
+"expand-last" prediction heads: ``Linear(D, D*N) -> GELU -> N x Linear(D, D)``, one per
+target teacher layer. Without the heads the layout is exactly a 2-layer ``HubertModel``
+(``feat_proj_layer_norm=False``), which is how :mod:`gendistiller.export` ships it.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gendistiller.students.base import StudentModel, StudentOutput
+from gendistiller.students.components import TransformerLayer
+from gendistiller.students.config import DistilHuBERTConfig
+
+
+class ExpandLastHeads(nn.Module):
+    def __init__(self, hidden_size: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.expand = nn.Linear(hidden_size, hidden_size * num_heads)
+        self.heads = nn.ModuleList(nn.Linear(hidden_size, hidden_size) for _ in range(num_heads))
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        parts = F.gelu(self.expand(x)).chunk(self.num_heads, dim=-1)
+        return [head(part) for head, part in zip(self.heads, parts, strict=True)]
+
+
+class DistilHuBERTModel(StudentModel):
+    config_class = DistilHuBERTConfig
+    _no_split_modules = ["TransformerLayer"]
+    training_only_prefixes = ("prediction_heads.",)
+
+    def __init__(self, config: DistilHuBERTConfig):
+        super().__init__(config)
+        self.layers = nn.ModuleList(
+            TransformerLayer(
+                config.hidden_size,
+                config.num_attention_heads,
+                config.intermediate_size,
+                config.hidden_act,
+                config.hidden_dropout,
+                config.attention_dropout,
+                config.activation_dropout,
+                config.layer_norm_eps,
+            )
+            for _ in range(config.num_hidden_layers)
+        )
+        self.prediction_heads = ExpandLastHeads(config.hidden_size, len(config.target_layers))
+        self.post_init()
+
+    @property
+    def num_hidden_states(self) -> int:
+        return 1 + self.config.num_hidden_layers
+
+    def forward(
+        self,
+        waveforms: Tensor,
+        lengths: Tensor | None = None,
+        teacher_states: list[Tensor] | None = None,
+    ) -> StudentOutput:
+        """``teacher_states`` is accepted for a uniform interface and ignored."""
+        x, frames, mask = self._front(waveforms, lengths)
+        states = [x]
+        for layer in self.layers:
+            x = layer(x, mask)
+            states.append(x)
+        return StudentOutput(
+            hidden_states=states, lengths=frames, predictions=self.prediction_heads(x)
+        )

@@ -1,0 +1,100 @@
+"""Where a student's weights sit in a transformers HuBERT/WavLM-style model.
+
+One table serves both directions: initialising a student from its teacher (as DistilHuBERT
+does) and exporting the baseline as a plain ``HubertModel`` checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from gendistiller.errors import TeacherError
+
+#: student prefix -> transformers base-model prefix, for the shared front-end.
+FRONTEND_PREFIXES: dict[str, str] = {
+    "frontend.feature_extractor.": "feature_extractor.",
+    "frontend.feature_projection.": "feature_projection.",
+    "frontend.pos_conv_embed.": "encoder.pos_conv_embed.",
+    "frontend.layer_norm.": "encoder.layer_norm.",
+}
+
+
+def teacher_prefix_pairs(student) -> list[tuple[str, str]]:
+    """(student prefix, teacher prefix) pairs of every module a teacher can initialise."""
+    from gendistiller.students.distilhubert import DistilHuBERTModel
+
+    pairs = list(FRONTEND_PREFIXES.items())
+    cfg = student.config
+    if isinstance(student, DistilHuBERTModel):
+        pairs += [(f"layers.{i}.", f"encoder.layers.{i}.") for i in range(cfg.num_hidden_layers)]
+    elif cfg.shared_weights:
+        pairs.append(("generator.blocks.0.", "encoder.layers.0."))
+    else:
+        # Block k generates teacher layer l_k from l_(k-1): start it from the teacher block
+        # that follows l_(k-1), i.e. the first block of the span it has to imitate.
+        starts = [0, *cfg.target_layers[:-1]]
+        pairs += [(f"generator.blocks.{k}.", f"encoder.layers.{s}.") for k, s in enumerate(starts)]
+    return pairs
+
+
+def rename(key: str, pairs: list[tuple[str, str]]) -> str | None:
+    """``key`` with its prefix replaced by the first matching pair, or None."""
+    for src, dst in pairs:
+        if key.startswith(src):
+            return dst + key[len(src) :]
+    return None
+
+
+def map_state_dict(state: dict[str, Tensor], pairs: list[tuple[str, str]]) -> dict[str, Tensor]:
+    """Rename ``state``'s keys by prefix pairs ``(from, to)``; keys under no prefix are dropped."""
+    return {new: value for key, value in state.items() if (new := rename(key, pairs)) is not None}
+
+
+@torch.no_grad()
+def init_from_teacher(student, teacher) -> list[str]:
+    """Copy the teacher's front-end and first block(s) into ``student``; returns the
+    student parameter names that were set. Raises :class:`TeacherError` when the
+    architectures do not line up (different widths, layer-norm front-ends, pre-LN blocks)."""
+    model = getattr(teacher, "model", teacher)
+    tcfg = model.config
+    name = getattr(teacher, "name", tcfg.model_type)
+    if getattr(tcfg, "feat_extract_norm", "group") != "group":
+        raise TeacherError(
+            f"cannot initialise the student from {name!r}: its conv front-end uses layer norm, the "
+            "student's uses group norm; set init_from_teacher to false"
+        )
+    if getattr(tcfg, "do_stable_layer_norm", False):
+        raise TeacherError(
+            f"cannot initialise the student from {name!r}: its blocks are pre-LN (stable layer norm), "
+            "the student's are post-LN; set init_from_teacher to false"
+        )
+    pairs = teacher_prefix_pairs(student)
+    needed = max(
+        (int(t.split(".")[2]) for _, t in pairs if t.startswith("encoder.layers.")), default=-1
+    )
+    if needed >= tcfg.num_hidden_layers:
+        raise TeacherError(
+            f"cannot initialise the student from {name!r}: it needs teacher block {needed} but the "
+            f"teacher has {tcfg.num_hidden_layers}"
+        )
+    teacher_state = model.state_dict()
+    copied: list[str] = []
+    for skey, svalue in student.state_dict().items():
+        tkey = rename(skey, pairs)
+        if tkey is None:
+            continue
+        if tkey not in teacher_state:
+            raise TeacherError(
+                f"cannot initialise the student from {name!r}: the teacher has no {tkey}"
+            )
+        tvalue = teacher_state[tkey]
+        if tvalue.shape != svalue.shape:
+            raise TeacherError(
+                f"cannot initialise the student from {name!r}: {skey} has shape {tuple(svalue.shape)} but "
+                f"the teacher's {tkey} has {tuple(tvalue.shape)}; match the student's sizes to the "
+                "teacher or set init_from_teacher to false"
+            )
+        svalue.copy_(tvalue)
+        copied.append(skey)
+    return copied

@@ -1,0 +1,29 @@
+"""Shared fixtures: tiny models and short synthetic waveforms, all offline."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+
+@pytest.fixture
+def waves() -> tuple[torch.Tensor, torch.Tensor]:
+    """A padded batch of three utterances of different lengths, and their lengths."""
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.tensor([16000, 11000, 6400])
+    x = torch.randn(3, 16000, generator=g) * 0.1
+    for i, n in enumerate(lengths.tolist()):
+        x[i, n:] = 0.0
+    return x, lengths
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher():
+    from gendistiller.teachers import load_teacher
+
+    return load_teacher("random:wavlm-tiny")

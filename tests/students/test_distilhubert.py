@@ -1,0 +1,71 @@
+import pytest
+import torch
+from transformers import HubertConfig
+
+from gendistiller.errors import TeacherError
+from gendistiller.students import build_student
+from gendistiller.teachers import TINY_TEACHER, Teacher, load_teacher
+
+
+def test_shape_and_heads(waves):
+    model = build_student("distilhubert-tiny").eval()
+    x, lengths = waves
+    with torch.no_grad():
+        out = model(x, lengths)
+    assert len(out.hidden_states) == 3 == model.num_hidden_states
+    assert len(out.predictions) == len(model.config.target_layers)
+    assert out.lengths.tolist() == ((lengths - 400) // 320 + 1).tolist()
+    heads = sum(p.numel() for p in model.prediction_heads.parameters())
+    assert model.num_parameters(deployed=False) - model.num_parameters() == heads > 0
+
+
+def test_padding_invariance(waves):
+    model = build_student("distilhubert-tiny").eval()
+    x, lengths = waves
+    with torch.no_grad():
+        batch = model(x, lengths)
+        for i, n in enumerate(lengths.tolist()):
+            alone = model(x[i : i + 1, :n])
+            t = int(batch.lengths[i])
+            for b, a in zip(batch.hidden_states, alone.hidden_states, strict=True):
+                torch.testing.assert_close(b[i, :t], a[0], rtol=1e-4, atol=1e-4)
+
+
+def test_init_from_hubert_teacher_reproduces_its_first_layers(waves):
+    # With the teacher's feature LayerNorm kept, an initialised student *is* the teacher's
+    # first two blocks: this checks our blocks compute what transformers' HuBERT computes.
+    teacher = Teacher.from_config(HubertConfig(**TINY_TEACHER), seed=3)
+    student = build_student("distilhubert-tiny", feature_layer_norm=True).eval()
+    copied = student.init_from_teacher(teacher)
+    assert any(k.startswith("layers.1.") for k in copied)
+    x, _ = waves
+    with torch.no_grad():
+        t = teacher(x)
+        s = student(x)
+    for k in range(3):
+        torch.testing.assert_close(s.hidden_states[k], t.hidden_states[k], rtol=1e-4, atol=1e-4)
+
+
+def test_init_from_teacher_rejects_mismatched_shapes():
+    teacher = load_teacher("random:hubert-tiny", hidden_size=64, num_attention_heads=2)
+    student = build_student("distilhubert-tiny")
+    with pytest.raises(TeacherError, match="shape"):
+        student.init_from_teacher(teacher)
+
+
+def test_init_from_teacher_rejects_layer_norm_frontends():
+    teacher = load_teacher(
+        "random:wav2vec2-tiny", feat_extract_norm="layer", do_stable_layer_norm=True
+    )
+    with pytest.raises(TeacherError, match="layer norm"):
+        build_student("gendistiller-tiny").init_from_teacher(teacher)
+
+
+def test_gendistiller_init_uses_teacher_blocks(tiny_teacher):
+    student = build_student("gendistiller-tiny", shared_weights=False)
+    copied = student.init_from_teacher(tiny_teacher)
+    q0 = tiny_teacher.model.encoder.layers[0].attention.q_proj.weight
+    q1 = tiny_teacher.model.encoder.layers[1].attention.q_proj.weight
+    torch.testing.assert_close(student.generator.blocks[0].attention.q_proj.weight, q0)
+    torch.testing.assert_close(student.generator.blocks[1].attention.q_proj.weight, q1)
+    assert "frontend.feature_extractor.conv_layers.0.conv.weight" in copied

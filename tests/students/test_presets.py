@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from gendistiller.errors import ConfigError
+from gendistiller.students import build_student, get_preset
+
+
+def _count(name: str, deployed: bool) -> int:
+    with torch.device("meta"):
+        return build_student(name).num_parameters(deployed=deployed)
+
+
+@pytest.mark.parametrize(
+    ("name", "deployed", "millions"),
+    [
+        ("gendistiller-base", True, 16.99),
+        ("distilhubert-base", True, 23.49),
+        ("distilhubert-base", False, 27.03),
+    ],
+)
+def test_paper_parameter_counts(name, deployed, millions):
+    count = _count(name, deployed)
+    assert abs(count / 1e6 - millions) / millions <= 0.01, count
+
+
+def test_gendistiller_is_about_two_thirds_of_the_baseline_with_heads():
+    ratio = _count("gendistiller-base", True) / _count("distilhubert-base", False)
+    assert 0.6 < ratio < 0.67
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"history": "future"}, "history"),
+        ({"target_layers": [8, 4]}, "target_layers"),
+        ({"target_layers": [0, 4]}, "target_layers"),
+        ({"hidden_size": 100}, "num_attention_heads"),
+        ({"teacher_forcing_ratio": 1.5}, "teacher_forcing_ratio"),
+        ({"hidden_dropout": 1.0}, "hidden_dropout"),
+        ({"no_such_key": 1}, "no_such_key"),
+        ({"conv_kernel": [10, 3]}, "conv_kernel"),
+    ],
+)
+def test_bad_configs_name_the_key(overrides, key):
+    with pytest.raises(ConfigError, match=key):
+        get_preset("gendistiller-base", **overrides)
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown student preset"):
+        get_preset("gendistiller-huge")
