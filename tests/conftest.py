@@ -27,3 +27,11 @@ def tiny_teacher():
     from gendistiller.teachers import load_teacher
 
     return load_teacher("random:wavlm-tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """The smallest offline corpus (synthesised once per test session)."""
+    from gendistiller.corpus import build_corpus
+
+    return build_corpus(tmp_path_factory.mktemp("corpus") / "tiny", size="tiny", progress=False)
