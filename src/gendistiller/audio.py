@@ -91,7 +91,9 @@ def resample(wave: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> np
     return soxr.resample(wave, orig_sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 
-def check_waveform(wave: np.ndarray, path: str | os.PathLike = "<array>", min_samples: int = 1) -> None:
+def check_waveform(
+    wave: np.ndarray, path: str | os.PathLike = "<array>", min_samples: int = 1
+) -> None:
     """Raise :class:`AudioError` for empty, too short, non-finite or all-silent audio."""
     if wave.size == 0:
         raise AudioError(path, "empty audio (0 samples)")

@@ -13,7 +13,8 @@ import sys
 
 # (name, module, one-line help). Keep in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
-    ("corpus", "gendistiller.corpus.cli", "build or reuse the offline synthetic speech corpus (eSpeak NG)"),
+    ("corpus", "gendistiller.corpus.cli", "build or reuse the offline synthetic speech corpus"),
+    ("distill", "gendistiller.training.cli", "train a student from a teacher on unlabeled audio (recipes, resume, DDP)"),
     ("info", "gendistiller.students.info", "sizes and shape of a student preset or folder"),
     ("demo", "gendistiller.demo", "the main job end to end on the embedded offline defaults"),
 ]

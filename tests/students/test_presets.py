@@ -49,3 +49,28 @@ def test_bad_configs_name_the_key(overrides, key):
 def test_unknown_preset():
     with pytest.raises(ConfigError, match="unknown student preset"):
         get_preset("gendistiller-huge")
+
+
+def test_scaling_to_a_base_teacher_gives_the_base_presets():
+    from transformers import WavLMConfig
+
+    from gendistiller.students.presets import scaled_to_teacher
+
+    for name in ("gendistiller-base", "distilhubert-base"):
+        scaled = scaled_to_teacher(name, WavLMConfig())
+        assert scaled.to_dict() == get_preset(name).to_dict()
+
+
+def test_scaling_to_a_small_teacher_keeps_the_proportions():
+    from transformers import HubertConfig
+
+    from gendistiller.students.presets import scaled_to_teacher, thirds
+
+    teacher = HubertConfig(hidden_size=256, num_hidden_layers=6, num_attention_heads=4, intermediate_size=1024, conv_dim=(128,) * 7)
+    gen = scaled_to_teacher("gendistiller-base", teacher)
+    base = scaled_to_teacher("distilhubert-base", teacher, num_hidden_layers=2)
+    assert gen.target_layers == [2, 4, 6] == thirds(6) and gen.hidden_size == 256 and gen.conv_dim == [128] * 7
+    with torch.device("meta"):
+        ratio = build_student(gen).num_parameters() / build_student(base).num_parameters(deployed=False)
+    assert 0.55 < ratio < 0.75
+    assert thirds(4) == [1, 3, 4] and thirds(1) == [1]

@@ -74,3 +74,38 @@ def _root_message(err: BaseException) -> str:
         err = err.__cause__ or err.__context__  # type: ignore[assignment]
     text = " ".join(str(err).split())
     return text.split("Class validation error for validator")[0].strip() or text
+
+
+#: Teacher config keys a scaled student copies, so that it can be initialised from the teacher.
+_SHAPE_KEYS = (
+    "hidden_size",
+    "num_attention_heads",
+    "intermediate_size",
+    "conv_dim",
+    "conv_kernel",
+    "conv_stride",
+    "conv_bias",
+    "num_conv_pos_embeddings",
+    "num_conv_pos_embedding_groups",
+    "layer_norm_eps",
+)
+
+
+def thirds(num_layers: int) -> list[int]:
+    """The paper's target layers, 4, 8, 12 of 12, as the same fractions of any depth."""
+    layers = sorted({max(1, round(num_layers * k / 3)) for k in (1, 2, 3)})
+    return layers
+
+
+def scaled_to_teacher(name: str, teacher_config: Any, **overrides: Any) -> StudentConfig:
+    """Preset ``name`` resized to a teacher by one rule that keeps the paper's proportions.
+
+    The student takes the teacher's width, heads, feed-forward size, conv encoder and
+    positional convolution (so it can be initialised from the teacher); it targets the
+    teacher layers at one, two and three thirds of its depth (4, 8, 12 of 12); GenDistiller
+    keeps one shared block, DistilHuBERT two layers and three heads. For a 768-d, 12-layer
+    teacher this gives exactly the ``*-base`` presets.
+    """
+    shape = {key: getattr(teacher_config, key) for key in _SHAPE_KEYS if hasattr(teacher_config, key)}
+    shape["target_layers"] = thirds(int(teacher_config.num_hidden_layers))
+    return get_preset(name, **{**shape, **overrides})

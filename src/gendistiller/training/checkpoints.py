@@ -1,0 +1,149 @@
+"""Training checkpoints that survive a kill: atomic writes, last-k retention, safe resume.
+
+Lightning's own writer goes through an fsspec transaction, whose local temp file sits in
+the system temp folder; moving it onto another file system is a copy, which a kill can
+cut in half. :class:`AtomicCheckpointIO` writes next to the target, fsyncs, then renames.
+Reading uses ``weights_only=True``: a checkpoint holds tensors and plain data only, so
+nothing in it can run code. :func:`find_resume_checkpoint` skips a damaged newest file
+with a warning and falls back to the newest one that loads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from gendistiller.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+CKPT_DIR = "checkpoints"
+_NAME = re.compile(r"^step-(\d+)\.ckpt$")
+_TMP_PREFIX = ".tmp-"
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step-{step:09d}.ckpt"
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TMP_PREFIX}{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(checkpoint, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+
+    def load_checkpoint(
+        self, path: Any, map_location: Any = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        return read_checkpoint(path, map_location or "cpu")
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a training checkpoint without unpickling code; :class:`CheckpointError` if damaged."""
+    try:
+        data = torch.load(str(path), map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint") from None
+    except Exception as err:  # truncated zip, garbage, or a pickle with code in it
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_one_line(err)})") from None
+    if not isinstance(data, dict) or not {"state_dict", "global_step", "loops"} <= set(data):
+        raise CheckpointError(f"{path}: not a gendistiller training checkpoint")
+    return data
+
+
+def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of the run's checkpoints, newest first."""
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found, reverse=True)
+
+
+def find_resume_checkpoint(folder: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint in ``folder`` that loads, with its content; damaged ones are
+    reported and skipped, so a half-written file never blocks a resume."""
+    for _, path in list_checkpoints(folder):
+        try:
+            return path, read_checkpoint(path)
+        except CheckpointError as err:
+            log.warning("ignoring damaged checkpoint %s; trying the previous one", err)
+    return None
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """Temp files left by a save that was killed before its rename."""
+    if folder.is_dir():
+        for p in folder.glob(f"{_TMP_PREFIX}*"):
+            p.unlink(missing_ok=True)
+
+
+class PeriodicCheckpoint(L.Callback):
+    """Save every ``every_n_steps`` optimiser steps and at the end; keep the last ``keep_last``."""
+
+    def __init__(self, folder: Path, every_n_steps: int, keep_last: int):
+        self.folder = Path(folder)
+        self.every_n_steps = every_n_steps
+        self.keep_last = keep_last
+        self.last_saved = -1
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.last_saved = trainer.global_step  # the step we resumed at is on disk already
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any
+    ) -> None:
+        step = trainer.global_step
+        if step != self.last_saved and step % self.every_n_steps == 0:
+            self.save(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step != self.last_saved:
+            self.save(trainer)
+
+    def save(self, trainer: L.Trainer) -> Path:
+        path = self.folder / checkpoint_name(trainer.global_step)
+        # every rank calls it (the strategy writes on rank 0); weights_only=False: full state
+        trainer.save_checkpoint(path, weights_only=False)
+        self.last_saved = trainer.global_step
+        if trainer.is_global_zero:
+            for _, old in list_checkpoints(self.folder)[self.keep_last :]:
+                old.unlink(missing_ok=True)
+        return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not supported here (e.g. Windows): the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return (text[:200] + "...") if len(text) > 200 else (text or type(err).__name__)

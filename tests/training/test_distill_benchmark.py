@@ -1,0 +1,43 @@
+"""The throughput benchmark runs and reports what it promises (on tiny models here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "distill_throughput.py"
+
+
+def test_benchmark_reports_steps_audio_rate_and_teacher_share(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("distill_throughput", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    report = bench.main(
+        [
+            "--teacher",
+            "random:wavlm-tiny",
+            "--students",
+            "gendistiller-tiny,distilhubert-tiny",
+            "--batch-size",
+            "2",
+            "--seconds",
+            "0.5",
+            "--steps",
+            "2",
+            "--warmup",
+            "0",
+            "--json",
+            str(out),
+        ]
+    )
+    assert json.loads(out.read_text()) == report
+    assert [r["student"] for r in report["results"]] == ["gendistiller-tiny", "distilhubert-tiny"]
+    for r in report["results"]:
+        assert r["steps_per_s"] > 0 and 0 < r["teacher_share"] < 1
+        assert (
+            abs(r["audio_s_per_s"] - 2 * 0.5 * r["steps_per_s"]) < 0.02 * r["audio_s_per_s"] + 0.01
+        )
+    table = capsys.readouterr().out
+    assert "| gendistiller-tiny |" in table and "teacher share" in table
