@@ -15,6 +15,7 @@ import sys
 COMMANDS: list[tuple[str, str, str]] = [
     ("corpus", "gendistiller.corpus.cli", "build or reuse the offline synthetic speech corpus"),
     ("distill", "gendistiller.training.cli", "train a student from a teacher on unlabeled audio (recipes, resume, DDP)"),
+    ("pretrain-teacher", "gendistiller.pretraining.cli", "pretrain the small embedded teacher (HuBERT-style) on the offline corpus"),
     ("info", "gendistiller.students.info", "sizes and shape of a student preset or folder"),
     ("demo", "gendistiller.demo", "the main job end to end on the embedded offline defaults"),
 ]

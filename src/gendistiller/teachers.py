@@ -62,6 +62,11 @@ TINY_TEACHER = dict(
 )
 
 
+#: The small teacher pretrained by this project and shipped inside the package.
+EMBEDDED = "embedded"
+EMBEDDED_DIR = Path(__file__).parent / "assets" / "embedded_teacher"
+
+
 @dataclass
 class TeacherOutput:
     """``hidden_states``: ``num_layers + 1`` tensors ``[B, T, D]`` (zero beyond each
@@ -196,10 +201,24 @@ class Teacher(nn.Module):
 def load_teacher(spec: str, seed: int = 0, **overrides: Any) -> Teacher:
     """A teacher from a spec string.
 
-    ``spec``: a hub id (``microsoft/wavlm-base-plus``), a local folder, ``random:TYPE`` (the transformers default
-    config of TYPE, e.g. WavLM Base+ shape, random weights) or ``random:TYPE-tiny`` (a
-    2-layer, 32-d encoder). ``overrides`` are config keys for ``random:`` specs.
+    ``spec``: a hub id (``microsoft/wavlm-base-plus``), a local folder, ``embedded`` (the
+    small HuBERT shipped in the package, see its model card), ``random:TYPE`` (the
+    transformers default config of TYPE, e.g. WavLM Base+ shape, random weights) or
+    ``random:TYPE-tiny`` (a 2-layer, 32-d encoder). ``overrides`` are config keys for
+    ``random:`` specs.
     """
+    if spec.startswith("random:"):
+        return Teacher.from_config(teacher_config(spec, **overrides), seed=seed, name=spec)
+    _no_overrides(spec, overrides)
+    if spec == EMBEDDED:
+        _check_embedded()
+        return Teacher(_load_model(str(EMBEDDED_DIR), EMBEDDED, local_files_only=True), EMBEDDED)
+    return Teacher.from_pretrained(spec)
+
+
+def teacher_config(spec: str, **overrides: Any) -> PreTrainedConfig:
+    """The config of the teacher ``spec`` names, without loading weights (for a hub id,
+    from the local cache, or by fetching ``config.json`` alone)."""
     if spec.startswith("random:"):
         kind = spec.split(":", 1)[1]
         tiny = kind.endswith("-tiny")
@@ -208,20 +227,40 @@ def load_teacher(spec: str, seed: int = 0, **overrides: Any) -> Teacher:
             raise TeacherError(
                 f"{spec}: unknown encoder type {model_type!r}; choose one of {', '.join(SPEECH_ENCODERS)}"
             )
-        config_cls = SPEECH_ENCODERS[model_type][0]
-        values = {**(TINY_TEACHER if tiny else {}), **overrides}
         try:
-            config = config_cls(**values)
+            return SPEECH_ENCODERS[model_type][0](**{**(TINY_TEACHER if tiny else {}), **overrides})
         except Exception as err:  # strict config validation
             raise TeacherError(
                 f"{spec}: invalid teacher config ({' '.join(str(err).split())})"
             ) from None
-        return Teacher.from_config(config, seed=seed, name=spec)
+    _no_overrides(spec, overrides)
+    if spec == EMBEDDED:
+        _check_embedded()
+        source = str(EMBEDDED_DIR)
+    else:
+        source = spec
+    try:
+        config = AutoConfig.from_pretrained(source, local_files_only=Path(source).exists())
+    except (OSError, ValueError) as err:
+        raise TeacherError(f"{spec}: cannot read the model config ({_one_line(err)})") from None
+    if config.model_type not in SPEECH_ENCODERS:
+        raise TeacherError(_not_speech(spec, config.model_type))
+    return config
+
+
+def _no_overrides(spec: str, overrides: dict[str, Any]) -> None:
     if overrides:
         raise TeacherError(
             f"{spec}: config overrides apply to random: teachers only, got {sorted(overrides)}"
         )
-    return Teacher.from_pretrained(spec)
+
+
+def _check_embedded() -> None:
+    if not (EMBEDDED_DIR / "model.safetensors").is_file():
+        raise TeacherError(
+            f"the embedded teacher is not installed in this copy of gendistiller ({EMBEDDED_DIR}); "
+            "build it with `gendistiller pretrain-teacher --install`"
+        )
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -251,13 +290,15 @@ def _load_model(source: str, name: str, local_files_only: bool) -> PreTrainedMod
     try:
         # Many hub teachers ship only pytorch_model.bin: read with weights_only=True, which
         # restores tensors and refuses arbitrary pickled objects.
-        return model_cls.from_pretrained(
+        model = model_cls.from_pretrained(
             source, local_files_only=local_files_only, weights_only=True
         )
     except OSError as err:
         if local_files_only and not Path(source).exists():
             raise _NotCached from None
         raise TeacherError(f"{name}: cannot load the weights ({_one_line(err)})") from None
+    # Teachers always run in fp32 (the embedded one is stored in fp16 to halve its size).
+    return model.float()
 
 
 def _check_hub_reachable(name: str, timeout: float = 5.0) -> None:

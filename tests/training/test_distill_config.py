@@ -138,3 +138,19 @@ def test_print_config_round_trips(tmp_path, capsys):
     saved = tmp_path / "resolved.yaml"
     saved.write_text(capsys.readouterr().out)
     assert load_config(str(saved)) == load_config("tiny", ["trainer.max_steps=7"])
+
+
+def test_scale_to_teacher_resizes_the_preset():
+    from gendistiller.teachers import teacher_config
+    from gendistiller.training.config import load_config
+
+    cfg = load_config(
+        "tiny",
+        ["data.root=/tmp", "student.preset=distilhubert-base", "student.scale_to_teacher=true"],
+    )
+    tiny = teacher_config("random:wavlm-tiny")
+    scaled = cfg.student.build_config(teacher_config=tiny)
+    assert (
+        scaled.hidden_size == 32 and scaled.conv_dim == [32] * 7 and scaled.target_layers == [1, 2]
+    )
+    assert cfg.student.build_config().hidden_size == 768  # unscaled without a teacher config

@@ -75,15 +75,26 @@ class StudentSection:
     init_from_teacher: bool = option(
         True, "start the front-end and first block(s) from the teacher's weights"
     )
+    scale_to_teacher: bool = option(
+        False,
+        "resize the preset to the teacher (width, heads, FFN, conv encoder; targets at 1/3, 2/3,"
+        " 3/3 of its depth), the rule that gives the *-base presets for a 12-layer 768-d teacher",
+    )
 
     def check(self, prefix: str) -> None:
         self.build_config(prefix)  # cheap: a config object, no weights
 
-    def build_config(self, prefix: str = "student"):
+    def build_config(self, prefix: str = "student", teacher_config: Any = None):
+        """The student config; with ``scale_to_teacher``, resized to ``teacher_config``
+        (validated without it when the teacher is not known yet)."""
         from gendistiller.students import get_preset
+        from gendistiller.students.presets import scaled_to_teacher
 
         try:
-            config = get_preset(self.preset, **self.overrides)
+            if self.scale_to_teacher and teacher_config is not None:
+                config = scaled_to_teacher(self.preset, teacher_config, **self.overrides)
+            else:
+                config = get_preset(self.preset, **self.overrides)
             config.validate_architecture()
         except ConfigError as err:
             key = "preset" if "preset" in str(err) else "overrides"

@@ -70,10 +70,14 @@ def train(
 
 def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> RunResult:
     from gendistiller.students import build_student
-    from gendistiller.teachers import load_teacher
+    from gendistiller.teachers import load_teacher, teacher_config
 
     cfg.data.check_paths()
-    student_config = cfg.student.build_config()
+    student_config = cfg.student.build_config(
+        teacher_config=teacher_config(cfg.teacher.spec, **cfg.teacher.overrides)
+        if cfg.student.scale_to_teacher
+        else None
+    )
     run_dir = cfg.run_dir
     resume = resolve_resume(cfg, run_dir / CKPT_DIR, student_config)
 

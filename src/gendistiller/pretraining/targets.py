@@ -1,0 +1,88 @@
+"""Discrete targets for HuBERT-style pretraining: k-means clusters of frame features.
+
+Iteration 1 clusters MFCCs (13 coefficients + deltas + delta-deltas, as HuBERT's first
+iteration); a later iteration may cluster a layer of the model itself. Frames are cut
+exactly like the encoder's: a 400-sample window every 320 samples, so that frame t of the
+targets is frame t of the model, ``floor((n - 400) / 320) + 1`` frames for n samples.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from scipy.fft import dct
+from sklearn.cluster import MiniBatchKMeans
+from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
+
+from gendistiller.audio import SAMPLE_RATE
+
+WINDOW = 400
+HOP = 320
+N_FFT = 512
+N_MELS = 40
+N_MFCC = 13
+
+
+@lru_cache(maxsize=1)
+def _filters() -> tuple[np.ndarray, np.ndarray]:
+    window = window_function(WINDOW, "hann")
+    mel = mel_filter_bank(
+        N_FFT // 2 + 1, N_MELS, 20.0, SAMPLE_RATE / 2, SAMPLE_RATE, mel_scale="htk"
+    )
+    return window, mel
+
+
+def mfcc(wave: np.ndarray) -> np.ndarray:
+    """``[frames, 39]`` MFCC + delta + delta-delta of a 16 kHz waveform."""
+    window, mel = _filters()
+    logmel = spectrogram(
+        np.asarray(wave, dtype=np.float32),
+        window,
+        frame_length=WINDOW,
+        hop_length=HOP,
+        fft_length=N_FFT,
+        power=2.0,
+        center=False,
+        mel_filters=mel,
+        log_mel="log",
+        preemphasis=0.97,
+    )  # [n_mels, frames]
+    ceps = dct(logmel, type=2, axis=0, norm="ortho")[:N_MFCC].T  # [frames, 13]
+    d1 = _delta(ceps)
+    return np.concatenate([ceps, d1, _delta(d1)], axis=1).astype(np.float32)
+
+
+def _delta(x: np.ndarray) -> np.ndarray:
+    if x.shape[0] < 2:
+        return np.zeros_like(x)
+    return np.gradient(x, axis=0)
+
+
+def fit_kmeans(
+    features: np.ndarray, k: int, seed: int = 0, max_frames: int = 200_000
+) -> np.ndarray:
+    """``[k, dim]`` centres of mini-batch k-means (as in HuBERT's recipe), fitted on at most
+    ``max_frames`` frames sampled with ``seed``."""
+    rng = np.random.default_rng(seed)
+    if len(features) > max_frames:
+        features = features[rng.choice(len(features), max_frames, replace=False)]
+    km = MiniBatchKMeans(
+        n_clusters=k,
+        random_state=seed,
+        batch_size=10_000,
+        n_init=3,
+        max_no_improvement=50,
+        init="k-means++",
+    )
+    return km.fit(features).cluster_centers_.astype(np.float32)
+
+
+def assign(centers: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of every frame."""
+    dist = torch.cdist(
+        torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)),
+        torch.from_numpy(centers),
+    )
+    return dist.argmin(dim=1).numpy().astype(np.int64)
