@@ -10,6 +10,7 @@ Importing the package registers the students with transformers' ``AutoConfig`` a
 ``AutoModel``, so ``AutoModel.from_pretrained(folder)`` loads them too.
 """
 
+from gendistiller.export.extract import extract
 from gendistiller.loss import DistillationLoss, LossOutput
 from gendistiller.students import (
     DistilHuBERTConfig,
@@ -36,6 +37,7 @@ __all__ = [
     "Teacher",
     "TeacherOutput",
     "build_student",
+    "extract",
     "get_preset",
     "load_student",
     "load_teacher",

@@ -17,6 +17,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("distill", "gendistiller.training.cli", "train a student from a teacher on unlabeled audio (recipes, resume, DDP)"),
     ("pretrain-teacher", "gendistiller.pretraining.cli", "pretrain the small embedded teacher (HuBERT-style) on the offline corpus"),
     ("info", "gendistiller.students.info", "sizes and shape of a student preset or folder"),
+    ("export", "gendistiller.export.cli", "ship a student: transformers checkpoint, ONNX or int8 ONNX, checked"),
+    ("features", "gendistiller.export.features", "hidden states of every audio file in a folder (any length, resumable)"),
     ("demo", "gendistiller.demo", "the main job end to end on the embedded offline defaults"),
 ]
 

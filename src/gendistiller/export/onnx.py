@@ -1,0 +1,213 @@
+"""ONNX export (torch.export-based exporter) and an onnxruntime runner with the model interface.
+
+A student's graph takes ``waveforms`` float32 ``[batch, samples]`` and ``lengths`` int64
+``[batch]`` and returns ``hidden_state_0 .. hidden_state_K`` float32 ``[batch, frames, hidden]``
+and ``frame_lengths`` int64 ``[batch]``; batch and time are dynamic, padded batches give the
+same valid frames as PyTorch. A teacher's graph takes ``waveforms`` only (group-norm
+front-ends must not see padding, see :mod:`gendistiller.teachers`). Facts a runtime needs
+(stride, receptive field, minimum input) travel in the model's metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from gendistiller.errors import CheckpointError
+from gendistiller.export.models import frame_geometry
+
+WAVEFORMS, LENGTHS, FRAME_LENGTHS = "waveforms", "lengths", "frame_lengths"
+#: Above this many bytes of weights, tensors go to a side file (protobuf's 2 GB limit).
+EXTERNAL_DATA_BYTES = 1 << 30
+
+
+def state_name(i: int) -> str:
+    return f"hidden_state_{i}"
+
+
+class _StudentGraph(nn.Module):
+    def __init__(self, student: nn.Module):
+        super().__init__()
+        self.student = student
+
+    def forward(self, waveforms: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
+        out = self.student(waveforms, lengths)
+        return (*out.hidden_states, out.lengths)
+
+
+class _TeacherGraph(nn.Module):
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, waveforms: Tensor) -> tuple[Tensor, ...]:
+        return tuple(self.model(waveforms, output_hidden_states=True).hidden_states)
+
+
+def export_onnx(model: nn.Module, path: str | os.PathLike) -> Path:
+    """Write ``model`` (a student or a :class:`~gendistiller.teachers.Teacher`) to ``path``."""
+    from gendistiller.students.base import StudentModel
+    from gendistiller.teachers import Teacher
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stride, field = frame_geometry(model)
+    # Two frames at least: torch.export specialises a one-frame sequence.
+    min_samples = field + stride
+    if isinstance(model, StudentModel):
+        graph, count = _StudentGraph(_folded(model)), model.num_hidden_states
+        inputs, names = (WAVEFORMS, LENGTHS), [*map(state_name, range(count)), FRAME_LENGTHS]
+    elif isinstance(model, Teacher):
+        graph, count = _TeacherGraph(_folded(model.model)), model.num_layers + 1
+        inputs, names = (WAVEFORMS,), [state_name(i) for i in range(count)]
+    else:
+        raise TypeError(f"cannot export {type(model).__name__}: expected a student or a Teacher")
+    # A batch of two lengths, so neither the batch nor the time axis gets specialised.
+    n = max(2 * min_samples, 16000)
+    example = (torch.zeros(2, n), torch.tensor([n, n - stride - 1]))[: len(inputs)]
+    batch, samples = torch.export.Dim("batch"), torch.export.Dim("samples", min=min_samples)
+    shapes = {WAVEFORMS: {0: batch, 1: samples}, LENGTHS: {0: batch}}
+    with _quiet():
+        program = torch.onnx.export(
+            graph.eval(),
+            example,
+            dynamo=True,
+            input_names=list(inputs),
+            output_names=names,
+            dynamic_shapes={k: shapes[k] for k in inputs},
+            verbose=False,
+        )
+    for node in program.model.graph.all_nodes():
+        node.metadata_props.clear()  # per-node Python stack traces: most of a small file
+    program.model.metadata_props.update(
+        {
+            "gendistiller_model_type": model.config.model_type,
+            "num_hidden_states": str(count),
+            "stride": str(stride),
+            "receptive_field": str(field),
+            "min_samples": str(min_samples),
+            "sample_rate": "16000",
+        }
+    )
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    program.save(path, external_data=weight_bytes > EXTERNAL_DATA_BYTES)
+    return path
+
+
+def _folded(model: nn.Module) -> nn.Module:
+    """An eval-mode copy with weight-norm parametrisations baked into plain weights, so the
+    exported graph holds the positional convolution's weight as a constant (quantisable).
+
+    The copy is built afresh rather than deep-copied: a deep copy shares the parametrised
+    module's generated class with the original, and removing the parametrisation edits
+    that class, which would break the original model."""
+    fresh = type(model)(model.config)
+    fresh.load_state_dict(model.state_dict())
+    fresh.eval()
+    for sub in fresh.modules():
+        if parametrize.is_parametrized(sub):
+            for name in list(sub.parametrizations.keys()):
+                parametrize.remove_parametrizations(sub, name, leave_parametrized=True)
+    return fresh
+
+
+@contextlib.contextmanager
+def _quiet():
+    # The exporter narrates each step and warns about torchvision ops we never use.
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with (
+            open(os.devnull, "w") as devnull,
+            contextlib.redirect_stdout(devnull),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+@dataclass
+class OnnxOutput:
+    hidden_states: list[Tensor]
+    lengths: Tensor
+
+
+class OnnxModel:
+    """An exported model run by onnxruntime, called like the PyTorch one.
+
+    ``threads``: onnxruntime's intra-op threads (None: its default, one per core).
+    """
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise CheckpointError(f"{self.path}: no such ONNX file")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # onnxruntime raises its own types for unreadable models
+            raise CheckpointError(
+                f"{self.path}: not a loadable ONNX model ({' '.join(str(err).split())[:300]})"
+            ) from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.geometry = (int(meta.get("stride", 320)), int(meta.get("receptive_field", 400)))
+        self.min_samples = int(meta.get("min_samples", sum(self.geometry)))
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.state_names = [name for name in outputs if name.startswith("hidden_state_")]
+        if WAVEFORMS not in self.input_names or not self.state_names:
+            raise CheckpointError(
+                f"{self.path}: not a gendistiller export (inputs {self.input_names})"
+            )
+
+    @property
+    def num_hidden_states(self) -> int:
+        return len(self.state_names)
+
+    def __call__(
+        self, waveforms: Tensor | np.ndarray, lengths: Tensor | np.ndarray | None = None
+    ) -> OnnxOutput:
+        x = np.ascontiguousarray(np.asarray(waveforms, dtype=np.float32))
+        if x.ndim != 2:
+            raise ValueError(f"waveforms must be [batch, samples], got shape {x.shape}")
+        batch, n = x.shape
+        n_valid = (
+            np.full(batch, n, dtype=np.int64)
+            if lengths is None
+            else np.asarray(lengths, dtype=np.int64)
+        )
+        stride, field = self.geometry
+        frames = np.maximum((n_valid - field) // stride + 1, 0)
+        feeds = {WAVEFORMS: x}
+        if LENGTHS in self.input_names:
+            if n < self.min_samples:  # padding is exact for students: it is masked out
+                x = np.pad(x, ((0, 0), (0, self.min_samples - n)))
+                feeds[WAVEFORMS] = x
+            feeds[LENGTHS] = n_valid
+        elif (n_valid != n).any():
+            raise ValueError(
+                f"{self.path.name} takes no lengths: run utterances of one length per batch"
+            )
+        states = self.session.run(self.state_names, feeds)
+        t = int(frames.max()) if batch else 0
+        return OnnxOutput([torch.from_numpy(s[:, :t]) for s in states], torch.from_numpy(frames))

@@ -1,0 +1,152 @@
+"""transformers checkpoints: the baseline as a plain ``HubertModel``, GenDistiller with its code.
+
+DistilHuBERT without its training-only prediction heads *is* a shallow HuBERT: the same
+conv encoder, positional convolution and post-LN blocks under the same parameter names
+(:mod:`gendistiller.students.weights`). It ships as a ``HubertModel`` checkpoint that
+``transformers.AutoModel.from_pretrained`` loads with no gendistiller installed.
+
+GenDistiller has no transformers counterpart. Its folder is the student as saved by
+``save_pretrained`` (so :func:`gendistiller.load_student` and, with gendistiller imported,
+``AutoModel`` load it) plus the modelling code and an ``auto_map``, so that
+``AutoModel.from_pretrained(folder, trust_remote_code=True)`` also works without gendistiller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from transformers import HubertConfig, HubertModel
+
+from gendistiller.errors import CheckpointError
+from gendistiller.students.base import StudentModel
+from gendistiller.students.distilhubert import DistilHuBERTModel
+from gendistiller.students.gendistiller import GenDistillerModel
+from gendistiller.students.weights import FRONTEND_PREFIXES, map_state_dict
+
+
+def hubert_config(student: DistilHuBERTModel) -> HubertConfig:
+    """The ``HubertConfig`` whose model computes what ``student`` computes at inference."""
+    cfg = student.config
+    return HubertConfig(
+        conv_dim=list(cfg.conv_dim),
+        conv_kernel=list(cfg.conv_kernel),
+        conv_stride=list(cfg.conv_stride),
+        conv_bias=cfg.conv_bias,
+        feat_extract_norm="group",
+        feat_extract_activation="gelu",
+        feat_proj_layer_norm=cfg.feature_layer_norm,
+        hidden_size=cfg.hidden_size,
+        num_hidden_layers=cfg.num_hidden_layers,
+        num_attention_heads=cfg.num_attention_heads,
+        intermediate_size=cfg.intermediate_size,
+        hidden_act=cfg.hidden_act,
+        num_conv_pos_embeddings=cfg.num_conv_pos_embeddings,
+        num_conv_pos_embedding_groups=cfg.num_conv_pos_embedding_groups,
+        do_stable_layer_norm=False,
+        layer_norm_eps=cfg.layer_norm_eps,
+        hidden_dropout=cfg.hidden_dropout,
+        attention_dropout=cfg.attention_dropout,
+        activation_dropout=cfg.activation_dropout,
+        feat_proj_dropout=cfg.feat_proj_dropout,
+        # Inference only: no SpecAugment masking (and so no mask embedding), no layer drop.
+        apply_spec_augment=False,
+        mask_time_prob=0.0,
+        mask_feature_prob=0.0,
+        layerdrop=0.0,
+        architectures=["HubertModel"],
+    )
+
+
+def to_hubert(student: DistilHuBERTModel) -> HubertModel:
+    """A ``HubertModel`` with the student's weights (prediction heads dropped)."""
+    pairs = list(FRONTEND_PREFIXES.items())
+    pairs += [
+        (f"layers.{i}.", f"encoder.layers.{i}.") for i in range(student.config.num_hidden_layers)
+    ]
+    state = map_state_dict(student.state_dict(), pairs)
+    with torch.random.fork_rng(devices=[]):  # random init is overwritten; keep the caller's RNG
+        model = HubertModel(hubert_config(student))
+    model.load_state_dict(state, strict=True)  # every HuBERT weight must come from the student
+    return model.eval()
+
+
+def export_transformers(student: StudentModel, out_dir: str | os.PathLike) -> list[str]:
+    """Write ``student`` as a transformers checkpoint folder; returns the files written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(student, DistilHuBERTModel):
+        to_hubert(student).save_pretrained(out)
+        usage = "hubert"
+    elif isinstance(student, GenDistillerModel):
+        from gendistiller.export.remote_code import auto_map, write_remote_code
+
+        student.save_pretrained(out)
+        write_remote_code(out, type(student.config), type(student))
+        config_file = out / "config.json"
+        config = json.loads(config_file.read_text())
+        config["auto_map"] = auto_map(type(student.config), type(student))
+        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        usage = "gendistiller"
+    else:
+        raise CheckpointError(f"cannot export {type(student).__name__} to transformers")
+    (out / "README.md").write_text(model_card(student, usage), encoding="utf-8")
+    return sorted(p.name for p in out.iterdir() if p.is_file())
+
+
+_USAGE = {
+    "hubert": """\
+A plain `HubertModel`: transformers loads it, gendistiller is not needed.
+
+```python
+import torch
+from transformers import AutoModel
+
+model = AutoModel.from_pretrained("PATH_OR_REPO").eval()
+wave = torch.zeros(1, 16000)  # mono float32 at 16 kHz
+with torch.no_grad():
+    states = model(wave, output_hidden_states=True).hidden_states  # {num_hidden_states} x [1, 49, {hidden_size}]
+```
+
+Like HuBERT Base, the model has a group-norm front-end and no attention mask: run one
+utterance at a time (or utterances of one length), not zero-padded batches.
+""",
+    "gendistiller": """\
+With gendistiller installed (`pip install gendistiller`):
+
+```python
+import gendistiller
+
+model = gendistiller.load_student("PATH")  # or transformers.AutoModel.from_pretrained after `import gendistiller`
+out = model(waveforms, lengths)            # out.hidden_states: {num_hidden_states} x [B, T, {hidden_size}]
+```
+
+Without gendistiller, transformers runs the modelling code shipped in this folder
+(`students_*.py`, generated from gendistiller's sources). Read it before trusting it:
+
+```python
+from transformers import AutoModel
+
+model = AutoModel.from_pretrained("PATH_OR_REPO", trust_remote_code=True).eval()
+out = model(waveforms, lengths)            # same outputs as above
+```
+
+Padded batches are fine: pass each utterance's length in samples.
+""",
+}
+
+
+def model_card(student: StudentModel, usage: str) -> str:
+    """The folder's README.md: what the model is and how to load it (hub model card)."""
+    cfg = student.config
+    facts = {"hidden_size": cfg.hidden_size, "num_hidden_states": student.num_hidden_states}
+    return (
+        "---\nlibrary_name: transformers\ntags: [audio, speech, self-supervised, distillation, gendistiller]\n---\n\n"
+        f"# {type(student).__name__} exported by gendistiller\n\n"
+        f"A distilled speech encoder: {student.num_parameters(deployed=True) / 1e6:.2f}M parameters, "
+        f"{student.num_hidden_states} hidden states of width {cfg.hidden_size} at 50 frames/s "
+        f"(stride {cfg.stride} samples at 16 kHz), trained to reproduce teacher layers "
+        f"{', '.join(map(str, cfg.target_layers))}.\n\n" + _USAGE[usage].format(**facts)
+    )
