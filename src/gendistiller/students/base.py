@@ -67,9 +67,7 @@ class StudentModel(PreTrainedModel):
             raise ValueError(
                 f"waveforms must be [batch, samples], got shape {tuple(waveforms.shape)}"
             )
-        if lengths is None:
-            lengths = torch.full((waveforms.shape[0],), waveforms.shape[1], device=waveforms.device)
-        return self.frontend(waveforms, lengths.to(waveforms.device).long())
+        return self.frontend(waveforms, None if lengths is None else lengths.to(waveforms.device).long())
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Valid frames for inputs of ``lengths`` samples: floor((n - 400) / 320) + 1."""

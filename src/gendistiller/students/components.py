@@ -258,10 +258,13 @@ class FrontEnd(nn.Module):
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout)
 
-    def forward(self, waveforms: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Returns ``(x0 [B, T, D], frame lengths [B], valid mask [B, T])``."""
+    def forward(self, waveforms: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """Returns ``(x0 [B, T, D], frame lengths [B], valid mask [B, T])``. Without
+        ``lengths`` every sample is valid, and the plain (faster) group norm is used."""
         feats = self.feature_extractor(waveforms, lengths)
         feats = scale_grad(feats, self.feature_grad_mult).transpose(1, 2)
+        if lengths is None:
+            lengths = torch.full((waveforms.shape[0],), waveforms.shape[1], device=waveforms.device)
         frames = self.feature_extractor.output_lengths(lengths)
         mask = lengths_to_mask(frames, feats.shape[1])
         x = self.feature_projection(feats) * mask[..., None].to(feats.dtype)

@@ -106,6 +106,8 @@ def scaled_to_teacher(name: str, teacher_config: Any, **overrides: Any) -> Stude
     keeps one shared block, DistilHuBERT two layers and three heads. For a 768-d, 12-layer
     teacher this gives exactly the ``*-base`` presets.
     """
-    shape = {key: getattr(teacher_config, key) for key in _SHAPE_KEYS if hasattr(teacher_config, key)}
+    shape = {
+        key: getattr(teacher_config, key) for key in _SHAPE_KEYS if hasattr(teacher_config, key)
+    }
     shape["target_layers"] = thirds(int(teacher_config.num_hidden_layers))
     return get_preset(name, **{**shape, **overrides})
