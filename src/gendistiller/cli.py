@@ -19,6 +19,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("info", "gendistiller.students.info", "sizes and shape of a student preset or folder"),
     ("export", "gendistiller.export.cli", "ship a student: transformers checkpoint, ONNX or int8 ONNX, checked"),
     ("features", "gendistiller.export.features", "hidden states of every audio file in a folder (any length, resumable)"),
+    ("evaluate", "gendistiller.evaluation.evaluate", "compare models: fidelity, probes, cost"),
+    ("benchmark", "gendistiller.evaluation.benchmark", "params, MACs, CPU latency, RTF, memory"),
     ("demo", "gendistiller.demo", "the main job end to end on the embedded offline defaults"),
 ]
 

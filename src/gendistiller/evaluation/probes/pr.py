@@ -1,0 +1,35 @@
+"""PR: phoneme recognition, CTC over phones, phone error rate (SUPERB's frame-wise linear head).
+
+Data: the offline corpus (``split_pr``: held-out speakers; labels are the 40 ARPAbet
+phones of what eSpeak said, see docs/corpus.md). SUPERB's own PR set (LibriSpeech with
+a g2p lexicon) runs through s3prl: docs/superb.md.
+"""
+
+from __future__ import annotations
+
+from gendistiller.evaluation.probes.data import SPLITS, Example, TaskData
+from gendistiller.evaluation.probes.metrics import token_error_rate
+from gendistiller.evaluation.probes.task import SEQUENCE, ProbeTask, Recipe
+
+
+def from_corpus(corpus) -> TaskData:
+    splits = {
+        name: [
+            Example(r.id, str(corpus.audio_path(r)), tuple(r.phonemes))
+            for r in corpus.split("pr", name)
+        ]
+        for name in SPLITS
+    }
+    return TaskData("pr", **splits, source=f"corpus {corpus.root}")
+
+
+TASK = ProbeTask(
+    name="pr",
+    title="phoneme recognition",
+    kind=SEQUENCE,
+    metric="PER",
+    lower_is_better=True,
+    recipe=Recipe(steps=1000, batch_size=8, lr=1e-2, eval_every=200, head="linear"),
+    score=token_error_rate,
+    from_corpus=from_corpus,
+)
