@@ -25,7 +25,23 @@ def test_demo_runs_end_to_end(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("GENDISTILLER_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--corpus-size", "tiny", "--steps", "2", "--tasks", "ks", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(out),
+                "--corpus-size",
+                "tiny",
+                "--steps",
+                "2",
+                "--tasks",
+                "ks",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "KS accuracy" in printed and "fidelity" in printed
     assert (out / "run" / "student" / "model.safetensors").is_file()

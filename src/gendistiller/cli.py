@@ -14,11 +14,27 @@ import sys
 # (name, module, one-line help). Keep in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
     ("corpus", "gendistiller.corpus.cli", "build or reuse the offline synthetic speech corpus"),
-    ("distill", "gendistiller.training.cli", "train a student from a teacher on unlabeled audio (recipes, resume, DDP)"),
-    ("pretrain-teacher", "gendistiller.pretraining.cli", "pretrain the small embedded teacher (HuBERT-style) on the offline corpus"),
+    (
+        "distill",
+        "gendistiller.training.cli",
+        "train a student from a teacher on unlabeled audio (recipes, resume, DDP)",
+    ),
+    (
+        "pretrain-teacher",
+        "gendistiller.pretraining.cli",
+        "pretrain the small embedded teacher (HuBERT-style) on the offline corpus",
+    ),
     ("info", "gendistiller.students.info", "sizes and shape of a student preset or folder"),
-    ("export", "gendistiller.export.cli", "ship a student: transformers checkpoint, ONNX or int8 ONNX, checked"),
-    ("features", "gendistiller.export.features", "hidden states of every audio file in a folder (any length, resumable)"),
+    (
+        "export",
+        "gendistiller.export.cli",
+        "ship a student: transformers checkpoint, ONNX or int8 ONNX, checked",
+    ),
+    (
+        "features",
+        "gendistiller.export.features",
+        "hidden states of every audio file in a folder (any length, resumable)",
+    ),
     ("evaluate", "gendistiller.evaluation.evaluate", "compare models: fidelity, probes, cost"),
     ("benchmark", "gendistiller.evaluation.benchmark", "params, MACs, CPU latency, RTF, memory"),
     ("demo", "gendistiller.demo", "the main job end to end on the embedded offline defaults"),

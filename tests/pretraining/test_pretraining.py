@@ -41,16 +41,19 @@ def test_batches_are_a_function_of_seed_and_step():
         for i in range(5)
     ]
     labels = [np.arange(frames_for(len(w))) for w in waves]
-    make = lambda: MaskedCrops(
-        waves,
-        labels,
-        batch_size=3,
-        crop_samples=8000,
-        mask_prob=0.5,
-        mask_length=5,
-        seed=7,
-        steps=4,
-    )  # noqa: E731
+
+    def make():
+        return MaskedCrops(
+            waves,
+            labels,
+            batch_size=3,
+            crop_samples=8000,
+            mask_prob=0.5,
+            mask_length=5,
+            seed=7,
+            steps=4,
+        )
+
     a, b = make().batch(2), make().batch(2)
     for key in a:
         assert torch.equal(a[key], b[key])

@@ -66,11 +66,23 @@ def test_scaling_to_a_small_teacher_keeps_the_proportions():
 
     from gendistiller.students.presets import scaled_to_teacher, thirds
 
-    teacher = HubertConfig(hidden_size=256, num_hidden_layers=6, num_attention_heads=4, intermediate_size=1024, conv_dim=(128,) * 7)
+    teacher = HubertConfig(
+        hidden_size=256,
+        num_hidden_layers=6,
+        num_attention_heads=4,
+        intermediate_size=1024,
+        conv_dim=(128,) * 7,
+    )
     gen = scaled_to_teacher("gendistiller-base", teacher)
     base = scaled_to_teacher("distilhubert-base", teacher, num_hidden_layers=2)
-    assert gen.target_layers == [2, 4, 6] == thirds(6) and gen.hidden_size == 256 and gen.conv_dim == [128] * 7
+    assert (
+        gen.target_layers == [2, 4, 6] == thirds(6)
+        and gen.hidden_size == 256
+        and gen.conv_dim == [128] * 7
+    )
     with torch.device("meta"):
-        ratio = build_student(gen).num_parameters() / build_student(base).num_parameters(deployed=False)
+        ratio = build_student(gen).num_parameters() / build_student(base).num_parameters(
+            deployed=False
+        )
     assert 0.55 < ratio < 0.75
     assert thirds(4) == [1, 3, 4] and thirds(1) == [1]

@@ -67,7 +67,9 @@ class StudentModel(PreTrainedModel):
             raise ValueError(
                 f"waveforms must be [batch, samples], got shape {tuple(waveforms.shape)}"
             )
-        return self.frontend(waveforms, None if lengths is None else lengths.to(waveforms.device).long())
+        return self.frontend(
+            waveforms, None if lengths is None else lengths.to(waveforms.device).long()
+        )
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Valid frames for inputs of ``lengths`` samples: floor((n - 400) / 320) + 1."""
