@@ -20,7 +20,7 @@ PAPER_RECIPES = [
 
 
 def test_shipped_recipes():
-    assert set(recipe_names()) == {*PAPER_RECIPES, "tiny"}
+    assert set(recipe_names()) == {*PAPER_RECIPES, "tiny", "demo"}
     for name in PAPER_RECIPES:
         cfg = load_config(name)
         assert cfg.teacher.spec in ("microsoft/wavlm-base-plus", "facebook/hubert-base-ls960")
