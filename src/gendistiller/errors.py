@@ -21,3 +21,12 @@ class CheckpointError(GenDistillerError):
 
 class DataError(GenDistillerError):
     """No usable audio, or a data source that cannot be read."""
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line (whitespace collapsed, cut at ``limit``), or its
+    type name when it has no message: for the "<file>: <problem> (<cause>)" errors above."""
+    text = " ".join(str(err).split())
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return text or type(err).__name__

@@ -40,7 +40,7 @@ from transformers import (
     WavLMModel,
 )
 
-from gendistiller.errors import TeacherError
+from gendistiller.errors import TeacherError, one_line
 from gendistiller.students.components import conv_output_lengths, lengths_to_mask
 
 SPEECH_ENCODERS: dict[str, tuple[type[PreTrainedConfig], type[PreTrainedModel]]] = {
@@ -230,9 +230,7 @@ def teacher_config(spec: str, **overrides: Any) -> PreTrainedConfig:
         try:
             return SPEECH_ENCODERS[model_type][0](**{**(TINY_TEACHER if tiny else {}), **overrides})
         except Exception as err:  # strict config validation
-            raise TeacherError(
-                f"{spec}: invalid teacher config ({' '.join(str(err).split())})"
-            ) from None
+            raise TeacherError(f"{spec}: invalid teacher config ({one_line(err)})") from None
     _no_overrides(spec, overrides)
     if spec == EMBEDDED:
         _check_embedded()
@@ -242,7 +240,7 @@ def teacher_config(spec: str, **overrides: Any) -> PreTrainedConfig:
     try:
         config = AutoConfig.from_pretrained(source, local_files_only=Path(source).exists())
     except (OSError, ValueError) as err:
-        raise TeacherError(f"{spec}: cannot read the model config ({_one_line(err)})") from None
+        raise TeacherError(f"{spec}: cannot read the model config ({one_line(err)})") from None
     if config.model_type not in SPEECH_ENCODERS:
         raise TeacherError(_not_speech(spec, config.model_type))
     return config
@@ -281,9 +279,9 @@ def _load_model(source: str, name: str, local_files_only: bool) -> PreTrainedMod
     except OSError as err:
         if local_files_only and not Path(source).exists():
             raise _NotCached from None
-        raise TeacherError(f"{name}: cannot read the model config ({_one_line(err)})") from None
+        raise TeacherError(f"{name}: cannot read the model config ({one_line(err)})") from None
     except ValueError as err:  # unknown model_type and the like
-        raise TeacherError(f"{name}: {_one_line(err)}") from None
+        raise TeacherError(f"{name}: {one_line(err)}") from None
     if config.model_type not in SPEECH_ENCODERS:
         raise TeacherError(_not_speech(name, config.model_type))
     model_cls = SPEECH_ENCODERS[config.model_type][1]
@@ -296,7 +294,7 @@ def _load_model(source: str, name: str, local_files_only: bool) -> PreTrainedMod
     except OSError as err:
         if local_files_only and not Path(source).exists():
             raise _NotCached from None
-        raise TeacherError(f"{name}: cannot load the weights ({_one_line(err)})") from None
+        raise TeacherError(f"{name}: cannot load the weights ({one_line(err)})") from None
     # Teachers always run in fp32 (the embedded one is stored in fp16 to halve its size).
     return model.float()
 
@@ -321,7 +319,7 @@ def _check_hub_reachable(name: str, timeout: float = 5.0) -> None:
     error = result[0] if result else TimeoutError(f"no answer within {timeout:.0f} s")
     if error is not None:
         raise TeacherError(
-            f"cannot reach the Hugging Face hub ({host}) to download teacher {name!r}: {_one_line(error)}; "
+            f"cannot reach the Hugging Face hub ({host}) to download teacher {name!r}: {one_line(error)}; "
             "set HF_HUB_OFFLINE=1 to use only the local cache, or pass a local folder written by save_pretrained"
         )
 
@@ -329,8 +327,3 @@ def _check_hub_reachable(name: str, timeout: float = 5.0) -> None:
 def _zero_padding(states: list[Tensor], frames: Tensor) -> list[Tensor]:
     mask = lengths_to_mask(frames, states[0].shape[1])[..., None]
     return [s * mask.to(s.dtype) for s in states]
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text[:300] if text else type(err).__name__

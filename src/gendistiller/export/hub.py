@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gendistiller.errors import GenDistillerError
+from gendistiller.errors import GenDistillerError, one_line
 
 
 def push_to_hub(folder: str | os.PathLike, repo_id: str, *, private: bool = False) -> str:
@@ -23,6 +23,7 @@ def push_to_hub(folder: str | os.PathLike, repo_id: str, *, private: bool = Fals
             commit_message="Upload model exported by gendistiller",
         )
     except Exception as err:  # network, auth and hub errors all end the command the same way
-        text = " ".join(str(err).split())[:300] or type(err).__name__
-        raise GenDistillerError(f"cannot push {folder} to the hub as {repo_id}: {text}") from None
+        raise GenDistillerError(
+            f"cannot push {folder} to the hub as {repo_id}: {one_line(err)}"
+        ) from None
     return str(getattr(commit, "commit_url", commit))

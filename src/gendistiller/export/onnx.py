@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from gendistiller.errors import CheckpointError
+from gendistiller.errors import CheckpointError, one_line
 from gendistiller.export.models import frame_geometry
 
 WAVEFORMS, LENGTHS, FRAME_LENGTHS = "waveforms", "lengths", "frame_lengths"
@@ -167,7 +167,7 @@ class OnnxModel:
             )
         except Exception as err:  # onnxruntime raises its own types for unreadable models
             raise CheckpointError(
-                f"{self.path}: not a loadable ONNX model ({' '.join(str(err).split())[:300]})"
+                f"{self.path}: not a loadable ONNX model ({one_line(err)})"
             ) from None
         meta = self.session.get_modelmeta().custom_metadata_map
         self.geometry = (int(meta.get("stride", 320)), int(meta.get("receptive_field", 400)))

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from gendistiller.errors import CheckpointError
+from gendistiller.errors import CheckpointError, one_line
 from gendistiller.students.base import StudentModel
 from gendistiller.students.config import FORMAT_VERSION, StudentConfig
 from gendistiller.students.presets import CONFIG_TYPES, PRESETS, get_preset
@@ -74,9 +74,7 @@ def read_config(path: str | os.PathLike) -> StudentConfig:
     try:
         return CONFIG_TYPES[model_type].from_dict(raw)
     except Exception as err:  # strict validation of the saved values
-        raise CheckpointError(
-            f"{config_file}: invalid config ({' '.join(str(err).split())})"
-        ) from None
+        raise CheckpointError(f"{config_file}: invalid config ({one_line(err)})") from None
 
 
 def load_student(path: str | os.PathLike, device: str | torch.device = "cpu") -> StudentModel:
@@ -97,7 +95,7 @@ def load_student(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         state = load_file(str(weights), device=str(device))
     except Exception as err:
         raise CheckpointError(
-            f"{weights}: not a readable safetensors file ({' '.join(str(err).split())})"
+            f"{weights}: not a readable safetensors file ({one_line(err)})"
         ) from None
     model = build_student(config)
     expected = model.state_dict()

@@ -21,7 +21,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from gendistiller.errors import CheckpointError
+from gendistiller.errors import CheckpointError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
     except Exception as err:  # truncated zip, garbage, or a pickle with code in it
-        raise CheckpointError(f"{path}: not a readable checkpoint ({_one_line(err)})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({one_line(err)})") from None
     if not isinstance(data, dict) or not {"state_dict", "global_step", "loops"} <= set(data):
         raise CheckpointError(f"{path}: not a gendistiller training checkpoint")
     return data
@@ -142,8 +142,3 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return (text[:200] + "...") if len(text) > 200 else (text or type(err).__name__)

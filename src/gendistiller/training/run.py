@@ -24,7 +24,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from gendistiller.data.module import AudioDataModule
 from gendistiller.data.sources import scan_source
-from gendistiller.errors import CheckpointError, ConfigError, GenDistillerError
+from gendistiller.errors import CheckpointError, ConfigError, GenDistillerError, one_line
 from gendistiller.training.checkpoints import (
     CKPT_DIR,
     AtomicCheckpointIO,
@@ -167,7 +167,7 @@ def build_trainer(
         )
     except (MisconfigurationException, TypeError, ValueError) as err:
         # no such accelerator here, bad device list, unsupported precision, ...
-        raise ConfigError(f"trainer: {' '.join(str(err).split())}") from None
+        raise ConfigError(f"trainer: {one_line(err)}") from None
 
 
 def resolve_resume(cfg: DistillConfig, ckpt_dir: Path, student_config: Any) -> Path | None:
