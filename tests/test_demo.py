@@ -1,6 +1,5 @@
 import csv
 
-from gendistiller.demo import write_train_manifest
 from gendistiller.training.config import load_config
 
 
@@ -11,7 +10,7 @@ def test_demo_recipe_validates():
 
 
 def test_train_manifest_holds_training_speakers_only(tiny_corpus, tmp_path):
-    path = write_train_manifest(tiny_corpus, tmp_path / "train.tsv")
+    path = tiny_corpus.write_manifest(tmp_path / "train.tsv")
     with path.open() as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     train = {r.path for r in tiny_corpus.split("all", "train")}

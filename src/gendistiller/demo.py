@@ -6,19 +6,16 @@
 3. evaluate teacher and student side by side: fidelity, the five probes, efficiency;
 4. print a short summary and where the student and the report are.
 
-A second run reuses the corpus, the finished training run and the cached features. If
-this copy of the package has no embedded teacher, the demo says so and uses a teacher of
-the same shape with random weights, whose numbers mean nothing.
+A second run reuses the corpus, the finished training run and the cached features.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
-from gendistiller.teachers import EMBEDDED, EMBEDDED_DIR
+from gendistiller.teachers import EMBEDDED
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"[1/3] offline corpus ({args.corpus_size})", flush=True)
     corpus = default_corpus(size=args.corpus_size, progress=progress)
-    manifest = write_train_manifest(corpus, out / "train_manifest.tsv")
+    manifest = corpus.write_manifest(out / "train_manifest.tsv")
 
-    teacher_spec = demo_teacher(out)
+    teacher_spec = EMBEDDED
     overrides = [f"data.manifest={manifest}", f"data.root={corpus.root}", f"run.dir={out / 'run'}"]
     overrides.append(f"teacher.spec={teacher_spec}")
     if args.steps:
@@ -81,48 +78,10 @@ def run(args: argparse.Namespace) -> int:
     )
     print()
     print(summary(report, tasks))
-    if teacher_spec != EMBEDDED:
-        print(
-            "\nnote: no embedded teacher in this copy; the teacher had random weights, so these numbers mean nothing."
-        )
     print(f"\nstudent: {result.student_dir}")
     print(f"report:  {report_dir / 'report.md'}")
     print(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
     return 0
-
-
-def demo_teacher(out: Path) -> str:
-    """``embedded`` when installed; else a random-weight teacher of the same shape, saved
-    under ``out`` so that distillation and evaluation use the very same weights."""
-    if (EMBEDDED_DIR / "model.safetensors").is_file():
-        return EMBEDDED
-    from gendistiller.pretraining.config import PretrainConfig
-    from gendistiller.pretraining.module import encoder_config
-    from gendistiller.teachers import Teacher
-
-    print(
-        "warning: the embedded teacher is not installed in this copy of gendistiller; "
-        "using a random-weight teacher of the same shape (numbers will mean nothing)",
-        flush=True,
-    )
-    folder = out / "random-teacher"
-    if not (folder / "config.json").is_file():
-        Teacher.from_config(encoder_config(PretrainConfig()), seed=0).model.save_pretrained(folder)
-    return str(folder)
-
-
-def write_train_manifest(corpus, path: Path) -> Path:
-    """The corpus's training speakers only: probes are scored on held-out speakers."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = corpus.split("all", "train")
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(["path", "num_samples"])
-        for r in rows:
-            writer.writerow([r.path, r.num_samples])
-    tmp.replace(path)
-    return path
 
 
 def summary(report: dict, tasks: list[str]) -> str:

@@ -6,7 +6,7 @@ from safetensors.torch import load_file
 
 from gendistiller.pretraining import PretrainConfig, pretrain
 from gendistiller.pretraining.data import MaskedCrops, frames_for, span_mask
-from gendistiller.pretraining.targets import assign, fit_kmeans, mfcc
+from gendistiller.pretraining.targets import Codebook, assign, fit_kmeans, mfcc
 from gendistiller.teachers import Teacher
 
 
@@ -27,6 +27,28 @@ def test_kmeans_is_reproducible_and_assigns_nearest():
     np.testing.assert_array_equal(a, b)
     labels = assign(a, blobs)
     assert len(set(labels[:200])) == len(set(labels[200:400])) == 1 and len(set(labels)) == 3
+
+
+def test_standardised_codebook_is_not_ruled_by_one_large_dimension(tmp_path):
+    # dimension 0 has a huge scale but no structure; dimension 1 holds two clusters
+    rng = np.random.default_rng(0)
+    groups = np.repeat([0, 1], 300)
+    feats = np.stack(
+        [rng.normal(0, 100, size=600), np.where(groups, 3.0, -3.0) + rng.normal(0, 0.1, 600)],
+        axis=1,
+    ).astype(np.float32)
+    plain = Codebook.fit(feats, 2, seed=0, standardize=False).assign(feats)
+    scaled = Codebook.fit(feats, 2, seed=0, standardize=True)
+
+    def agreement(labels):
+        return max(np.mean(labels == groups), np.mean(labels != groups))
+
+    assert agreement(scaled.assign(feats)) == 1.0
+    assert agreement(plain) < 0.8
+    scaled.save(tmp_path / "k.safetensors")
+    np.testing.assert_array_equal(
+        Codebook.load(tmp_path / "k.safetensors").assign(feats), scaled.assign(feats)
+    )
 
 
 def test_span_mask_covers_about_the_asked_share():

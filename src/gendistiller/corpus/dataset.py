@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from dataclasses import dataclass
@@ -67,6 +68,23 @@ class Corpus:
             raise ConfigError(f"corpus split: unknown {name!r}; choose train, dev or test")
         column = TASKS[task]
         return [r for r in self.records if getattr(r, column) == name]
+
+    def write_manifest(
+        self, path: str | os.PathLike, task: str = "all", split: str = "train"
+    ) -> Path:
+        """A ``path  num_samples`` TSV of one split (the distillation data reader's format;
+        paths relative to the corpus root), written atomically. Default: the training speakers only, so that probes are scored
+        on speakers the student never heard."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+            writer.writerow(["path", "num_samples"])
+            for r in self.split(task, split):
+                writer.writerow([r.path, r.num_samples])
+        tmp.replace(path)
+        return path
 
     def audio_path(self, record: Utterance) -> Path:
         return self.root / record.path

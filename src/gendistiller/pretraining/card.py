@@ -90,8 +90,10 @@ teacher that has learned something. Load it with `gendistiller.load_teacher("emb
 
 HuBERT's first iteration: masked prediction (span length {r["mask_length"]}, about
 {r["mask_prob"]:.0%} of frames covered) of {r["num_clusters"]} k-means clusters of MFCCs
-(13 coefficients + deltas + delta-deltas, 25 ms windows every 20 ms), cross-entropy on
-masked frames only.
+(13 coefficients + deltas + delta-deltas, 25 ms windows every 20 ms{", each dimension standardised" if r["standardize_mfcc"] else ""}).
+Loss: cross-entropy on masked frames + {r["unmasked_weight"]} × cross-entropy on unmasked
+frames (HuBERT's base recipe uses masked frames only; with about a thousand CPU steps,
+the unmasked term is what gets the encoder learning, see `docs/embedded-teacher.md`).
 
 - data: the default offline corpus (`gendistiller corpus`), generic `train` split:
   {facts["train_utterances"]:,} utterances, {facts["train_hours_of_audio"]:.2f} h; speakers of the dev/test

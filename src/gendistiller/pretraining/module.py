@@ -2,8 +2,9 @@
 
 The encoder is transformers' ``HubertModel`` (group-norm conv encoder, post-LN blocks:
 the layout our students can be initialised from). Masked frames are replaced by the
-learned mask embedding; a linear head predicts each masked frame's cluster, and the loss
-is cross-entropy over masked frames only (HuBERT's alpha = 1).
+learned mask embedding; a linear head predicts every frame's cluster. The loss is the
+cross-entropy over masked frames plus ``unmasked_weight`` times that over unmasked ones
+(HuBERT's alpha = 1 / (1 + unmasked_weight); 0 gives HuBERT's masked-only loss).
 """
 
 from __future__ import annotations
@@ -52,12 +53,16 @@ class MaskedPredictionModule(L.LightningModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         # Dropout draws depend on the step only, so a resumed run repeats them exactly.
         torch.manual_seed(self.cfg.seed * 1_000_003 + int(batch["step"]))
-        hidden = self(batch["waveforms"], batch["mask"])
-        mask = batch["mask"]
-        logits = self.head(hidden[mask])
-        loss = F.cross_entropy(logits, batch["labels"][mask])
-        accuracy = (logits.argmax(-1) == batch["labels"][mask]).float().mean()
-        self.log_dict({"loss": loss, "masked_acc": accuracy}, prog_bar=True, on_step=True)
+        mask, labels = batch["mask"], batch["labels"]
+        logits = self.head(self(batch["waveforms"], mask))
+        masked = F.cross_entropy(logits[mask], labels[mask])
+        loss = masked
+        metrics = {"masked_loss": masked, "masked_acc": _accuracy(logits[mask], labels[mask])}
+        if self.cfg.unmasked_weight and (~mask).any():
+            unmasked = F.cross_entropy(logits[~mask], labels[~mask])
+            loss = masked + self.cfg.unmasked_weight * unmasked
+            metrics["unmasked_acc"] = _accuracy(logits[~mask], labels[~mask])
+        self.log_dict({"loss": loss, **metrics}, prog_bar=True, on_step=True)
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:
@@ -71,3 +76,7 @@ class MaskedPredictionModule(L.LightningModule):
             warmup_ratio=cfg.warmup_ratio,
             total_steps=cfg.steps,
         )
+
+
+def _accuracy(logits: Tensor, labels: Tensor) -> Tensor:
+    return (logits.argmax(-1) == labels).float().mean()

@@ -19,7 +19,6 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.loggers import CSVLogger
-from safetensors.numpy import load_file, save_file
 from safetensors.torch import save_file as save_torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -28,7 +27,7 @@ from gendistiller.corpus import default_corpus, load_corpus
 from gendistiller.pretraining.config import PretrainConfig
 from gendistiller.pretraining.data import MaskedCrops
 from gendistiller.pretraining.module import MaskedPredictionModule
-from gendistiller.pretraining.targets import assign, fit_kmeans, mfcc
+from gendistiller.pretraining.targets import Codebook, mfcc
 from gendistiller.training.checkpoints import (
     CKPT_DIR,
     AtomicCheckpointIO,
@@ -80,7 +79,9 @@ class _Module(MaskedPredictionModule):
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         m = self.trainer.callback_metrics
-        self.history.append((self.trainer.global_step, float(m["loss"]), float(m["masked_acc"])))
+        self.history.append(
+            (self.trainer.global_step, float(m["masked_loss"]), float(m["masked_acc"]))
+        )
 
 
 def pretrain(
@@ -102,11 +103,17 @@ def pretrain(
     feats = [mfcc(w) for w in tqdm(waves, desc="MFCC", disable=not progress)]
     codebook_path = out / CODEBOOK
     if codebook_path.is_file():  # a resumed run must use the same targets
-        centers = load_file(str(codebook_path))["centers"]
+        codebook = Codebook.load(codebook_path)
     else:
-        centers = fit_kmeans(np.concatenate(feats), cfg.num_clusters, cfg.seed, cfg.kmeans_frames)
-        save_file({"centers": centers}, str(codebook_path))
-    labels = [assign(centers, f) for f in feats]
+        codebook = Codebook.fit(
+            np.concatenate(feats),
+            cfg.num_clusters,
+            seed=cfg.seed,
+            max_frames=cfg.kmeans_frames,
+            standardize=cfg.standardize_mfcc,
+        )
+        codebook.save(codebook_path)
+    labels = [codebook.assign(f) for f in feats]
 
     module = _Module(cfg, waves, labels)
     ckpt_dir = out / CKPT_DIR

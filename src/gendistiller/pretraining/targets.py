@@ -8,10 +8,13 @@ targets is frame t of the model, ``floor((n - 400) / 320) + 1`` frames for n sam
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.numpy import load_file, save_file
 from scipy.fft import dct
 from sklearn.cluster import MiniBatchKMeans
 from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
@@ -86,3 +89,43 @@ def assign(centers: np.ndarray, features: np.ndarray) -> np.ndarray:
         torch.from_numpy(centers),
     )
     return dist.argmin(dim=1).numpy().astype(np.int64)
+
+
+@dataclass
+class Codebook:
+    """k-means centres in a (possibly standardised) feature space, saved with that scaling
+    so that a resumed run assigns exactly the same targets."""
+
+    centers: np.ndarray  # [k, dim], in the scaled space
+    mean: np.ndarray  # [dim]
+    std: np.ndarray  # [dim]
+
+    @classmethod
+    def fit(
+        cls,
+        features: np.ndarray,
+        k: int,
+        *,
+        seed: int = 0,
+        max_frames: int = 200_000,
+        standardize: bool = True,
+    ) -> Codebook:
+        dim = features.shape[1]
+        if standardize:
+            mean = features.mean(axis=0).astype(np.float32)
+            std = np.maximum(features.std(axis=0), 1e-5).astype(np.float32)
+        else:
+            mean, std = np.zeros(dim, np.float32), np.ones(dim, np.float32)
+        centers = fit_kmeans((features - mean) / std, k, seed, max_frames)
+        return cls(centers, mean, std)
+
+    def assign(self, features: np.ndarray) -> np.ndarray:
+        return assign(self.centers, (features - self.mean) / self.std)
+
+    def save(self, path: Path) -> None:
+        save_file({"centers": self.centers, "mean": self.mean, "std": self.std}, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> Codebook:
+        arrays = load_file(str(path))
+        return cls(arrays["centers"], arrays["mean"], arrays["std"])
