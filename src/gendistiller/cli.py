@@ -37,6 +37,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ),
     ("evaluate", "gendistiller.evaluation.evaluate", "compare models: fidelity, probes, cost"),
     ("benchmark", "gendistiller.evaluation.benchmark", "params, MACs, CPU latency, RTF, memory"),
+    (
+        "reproduce",
+        "gendistiller.reproduce.cli",
+        "the paper's comparison and ablations offline, several seeds, one table",
+    ),
     ("demo", "gendistiller.demo", "the main job end to end on the embedded offline defaults"),
 ]
 

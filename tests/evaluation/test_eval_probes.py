@@ -230,3 +230,14 @@ def test_conv_ctc_head_gives_an_utterance_the_same_output_alone_or_padded():
     batched = head(x, lengths)
     alone = head(x[1:, :17], lengths[1:])
     torch.testing.assert_close(batched[1, :17], alone[0], atol=1e-5, rtol=1e-5)
+
+
+def test_task_subset_is_reproducible_and_bounded(tiny_corpus):
+    from gendistiller.evaluation.probes import TASKS
+
+    data = TASKS["ks"].from_corpus(tiny_corpus)
+    a, b = data.subset(5, 2, 3), data.subset(5, 2, 3)
+    assert a.summary() == {"train": 5, "dev": min(2, len(data.dev)), "test": min(3, len(data.test))}
+    assert [e.audio_key for e in a.train] == [e.audio_key for e in b.train]
+    assert {e.audio_key for e in a.train} <= {e.audio_key for e in data.train}
+    assert data.subset(10**6, 10**6, 10**6).summary() == data.summary()

@@ -15,6 +15,7 @@ from gendistiller.evaluation.probes import TASKS
 def write_json(path: str | os.PathLike, data: Mapping) -> None:
     """Atomic JSON write (a killed run never leaves half a report)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=1)

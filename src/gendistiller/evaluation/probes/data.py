@@ -14,7 +14,7 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +94,20 @@ class TaskData:
 
     def all_examples(self) -> list[Example]:
         return [*self.train, *self.dev, *self.test]
+
+    def subset(self, train: int, dev: int, test: int, seed: int = 0) -> TaskData:
+        """At most this many examples per split, drawn at random with ``seed`` (in their
+        original order): cheaper probes whose examples are the same for every model."""
+        rng = np.random.default_rng(seed)
+
+        def draw(examples: list[Example], count: int) -> list[Example]:
+            if len(examples) <= count:
+                return list(examples)
+            return [examples[i] for i in sorted(rng.choice(len(examples), count, replace=False))]
+
+        sizes = {"train": train, "dev": dev, "test": test}
+        notes = [*self.notes, f"subset of at most {sizes} examples (seed {seed})"]
+        return replace(self, **{n: draw(self.split(n), sizes[n]) for n in SPLITS}, notes=notes)
 
     def summary(self) -> dict:
         return {name: len(self.split(name)) for name in SPLITS}

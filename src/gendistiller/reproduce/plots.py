@@ -1,0 +1,70 @@
+"""The reproduction's figures: every score with its spread, and free-running fidelity per
+generated layer (where exposure bias shows)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from matplotlib.figure import Figure
+
+from gendistiller.evaluation.plots import DPI
+from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
+from gendistiller.reproduce.results import FIDELITY
+
+
+def _order(results: Mapping) -> list[str]:
+    return [v.name for v in VARIANTS if v.name in results["stats"]]
+
+
+def scores(results: Mapping, path: str | os.PathLike) -> None:
+    """One panel per metric: a bar per student (mean, sd error bar), teacher as a line."""
+    metrics = [*results["tasks"], FIDELITY]
+    names = _order(results)
+    fig = Figure(figsize=(4.0 * len(metrics), 0.35 * len(names) + 1.8), dpi=DPI)
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    for ax, metric in zip(axes, metrics, strict=True):
+        rows = [(i, results["stats"][n].get(metric)) for i, n in enumerate(names)]
+        rows = [(i, s) for i, s in rows if s]
+        colors = ["tab:orange" if names[i] == BASELINE else "tab:blue" if names[i] == DEFAULT else "tab:gray" for i, _ in rows]  # fmt: skip
+        ax.barh([i for i, _ in rows], [s["mean"] for _, s in rows], xerr=[s["sd"] for _, s in rows],
+                color=colors, capsize=3)  # fmt: skip
+        teacher = results["teacher"].get(metric)
+        if teacher:
+            ax.axvline(teacher["mean"], color="black", linestyle="--", linewidth=1, label="teacher")
+            ax.legend(loc="lower right", fontsize=7)
+        lower = rows and rows[0][1]["lower_is_better"]
+        ax.set_title(
+            f"{metric.upper() if metric != FIDELITY else 'fidelity (cos)'} {'↓' if lower else '↑'}",
+            fontsize=10,
+        )
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def fidelity_by_layer(results: Mapping, path: str | os.PathLike) -> None:
+    """Free-running cosine to each target teacher layer, mean ± sd, one line per student."""
+    fig = Figure(figsize=(6.5, 4.0), dpi=DPI)
+    ax = fig.add_subplot()
+    for name in _order(results):
+        keys = sorted((k for k in results["stats"][name] if k.startswith("cosine@")),
+                      key=lambda k: int(k.split("@")[1]))  # fmt: skip
+        if not keys:
+            continue
+        layers = [int(k.split("@")[1]) for k in keys]
+        means = [results["stats"][name][k]["mean"] for k in keys]
+        sds = [results["stats"][name][k]["sd"] for k in keys]
+        style = (
+            {"linewidth": 2.5} if name in (BASELINE, DEFAULT) else {"linewidth": 1, "alpha": 0.8}
+        )
+        ax.errorbar(layers, means, yerr=sds, marker="o", capsize=3, label=name, **style)
+        ax.set_xticks(layers)
+    ax.set_xlabel("target teacher layer")
+    ax.set_ylabel("cosine to the teacher (free running)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)

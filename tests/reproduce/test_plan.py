@@ -1,0 +1,67 @@
+import pytest
+
+from gendistiller.errors import ConfigError
+from gendistiller.pretraining.config import PretrainConfig
+from gendistiller.pretraining.module import encoder_config
+from gendistiller.reproduce.plan import (
+    BASELINE,
+    DEFAULT,
+    SCALES,
+    VARIANTS,
+    Job,
+    distill_config,
+    get_scale,
+    jobs,
+    select_variants,
+)
+from gendistiller.students import build_student
+
+
+def _config(variant, seed=0, scale="cpu"):
+    return distill_config(
+        Job(variant, seed),
+        SCALES[scale],
+        teacher="embedded",
+        manifest="/x/m.tsv",
+        corpus_root="/x",
+        run_dir="/x/run",
+    )
+
+
+def test_variants_differ_from_each_other_only_in_the_student():
+    configs = {v.name: _config(v).to_dict() for v in VARIANTS}
+    students = [c.pop("student") for c in configs.values()]
+    runs = [c.pop("run") for c in configs.values()]
+    assert all(c == configs[DEFAULT] for c in configs.values())
+    assert len({repr(s) for s in students}) == len(VARIANTS)
+    assert {r["seed"] for r in runs} == {0}
+
+
+def test_every_variant_builds_at_the_embedded_teachers_size_with_the_papers_proportion():
+    teacher = encoder_config(PretrainConfig())
+    counts = {}
+    for v in VARIANTS:
+        cfg = _config(v)
+        student = build_student(cfg.student.build_config(teacher_config=teacher))
+        assert student.config.hidden_size == teacher.hidden_size
+        counts[v.name] = sum(p.numel() for p in student.parameters())
+    # GenDistiller about two thirds of the baseline with its heads (paper: 33% fewer)
+    assert 0.5 < counts[DEFAULT] / counts[BASELINE] < 0.72
+    assert counts["no-outproj"] < counts[DEFAULT] < counts["per-step-weights"]
+
+
+def test_seeds_reach_the_run_config_and_jobs_are_seed_major():
+    scale = SCALES["cpu"]
+    assert len(scale.seeds) >= 3
+    order = jobs(scale, VARIANTS)
+    assert len(order) == len(VARIANTS) * len(scale.seeds)
+    assert [j.seed for j in order[: len(VARIANTS)]] == [scale.seeds[0]] * len(VARIANTS)
+    assert _config(VARIANTS[0], seed=2).run.seed == 2
+
+
+def test_unknown_scale_or_variant_is_one_clear_error():
+    with pytest.raises(ConfigError, match="--scale"):
+        get_scale("huge")
+    with pytest.raises(ConfigError, match="no-such"):
+        select_variants(["gendistiller", "no-such"])
+    assert [v.name for v in select_variants(["no-skip", BASELINE])] == [BASELINE, "no-skip"]

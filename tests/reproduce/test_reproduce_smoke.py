@@ -1,0 +1,34 @@
+"""``gendistiller reproduce --scale smoke``: every variant, two seeds, the embedded
+teacher, the tiny corpus; then a rerun that finds everything done."""
+
+import json
+
+from gendistiller.cli import main
+from gendistiller.reproduce.plan import SCALES, VARIANTS
+
+
+def test_smoke_reproduction_writes_the_table_and_resumes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GENDISTILLER_CACHE", str(tmp_path / "cache"))
+    out, docs = tmp_path / "work", tmp_path / "results"
+    args = ["reproduce", "--scale", "smoke", "--out", str(out), "--results", str(docs), "--workers", "1"]  # fmt: skip
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    seeds = len(SCALES["smoke"].seeds)
+    assert f"0 done, {len(VARIANTS) * seeds} to run" in first
+
+    table = (docs / "results.md").read_text()
+    for v in VARIANTS:
+        assert f"| {v.name} |" in table
+    assert "| teacher |" in table and "## Claims" in table
+    r = json.loads((docs / "results.json").read_text())
+    assert r["seeds"] == {v.name: list(SCALES["smoke"].seeds) for v in VARIANTS}
+    assert set(r["efficiency"]["models"]) == {"teacher", *(v.name for v in VARIANTS)}
+    assert all((docs / name).stat().st_size > 0 for name in ("scores.png", "fidelity_by_layer.png"))
+
+    # a finished reproduction is not redone: no job runs, the table is rewritten the same
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
+    assert main(args) == 0
+    second = capsys.readouterr().out
+    assert f"{len(VARIANTS) * seeds} done, 0 to run" in second
+    assert {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")} == stamps
+    assert json.loads((docs / "results.json").read_text())["stats"] == r["stats"]
