@@ -31,4 +31,6 @@ def test_smoke_reproduction_writes_the_table_and_resumes(tmp_path, monkeypatch, 
     second = capsys.readouterr().out
     assert f"{len(VARIANTS) * seeds} done, 0 to run" in second
     assert {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")} == stamps
-    assert json.loads((docs / "results.json").read_text())["stats"] == r["stats"]
+    again = json.loads((docs / "results.json").read_text())
+    assert again["stats"] == r["stats"]
+    assert again["invocations"] == 2 and again["wall_minutes"] >= r["wall_minutes"]

@@ -8,7 +8,6 @@ import argparse
 import functools
 import shlex
 import sys
-import time
 from pathlib import Path
 
 from gendistiller.reproduce.plan import SCALES, VARIANT_NAMES
@@ -50,16 +49,16 @@ def run(args: argparse.Namespace) -> int:
     scale = get_scale(args.scale)
     variants = select_variants([v.strip() for v in args.variants.split(",") if v.strip()])
     out = Path(args.out or f"runs/reproduce-{scale.name}")
-    start = time.perf_counter()
     say = _silent if args.quiet else functools.partial(print, flush=True)
-    reproduce(scale, variants, out, teacher=args.teacher, workers=args.workers,
+    wall = reproduce(scale, variants, out, teacher=args.teacher, workers=args.workers,
               threads=args.threads, progress=not args.quiet, say=say)  # fmt: skip
     machine = machine_info(args.threads)
     meta = {
         "scale": scale.name,
         "command": "gendistiller " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "machine": f"{machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}",
-        "wall_minutes": round((time.perf_counter() - start) / 60, 1),
+        "wall_minutes": round(wall["seconds"] / 60, 1),
+        "invocations": wall["invocations"],
         "teacher_spec": args.teacher,
         "scale_settings": {k: v for k, v in vars(scale).items()},
     }

@@ -200,7 +200,8 @@ def markdown(r: Mapping[str, Any]) -> str:
         "",
         f"Command: `{r['command']}`  ",
         f"Machine: {r['machine']}  ",
-        f"Wall time: {r['wall_minutes']} min (this invocation; finished parts of earlier ones are reused)  ",
+        f"Wall time: {r['wall_minutes']} min, summed over {r.get('invocations', 1)} invocation(s) "
+        "(a rerun resumes and skips what is finished)  ",
         f"Teacher: `{r['teacher_spec']}`; seeds: {_seeds(r['seeds'])}; "
         "scores are mean ± standard deviation over seeds.",
         "",

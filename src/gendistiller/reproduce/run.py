@@ -7,11 +7,13 @@ skipping what is finished)::
     OUT/jobs/VARIANT-seedN.json  that student's fidelity and probe scores
     OUT/teacher-seedN.json       the teacher's probe scores with the same probe seeds
     OUT/efficiency.json          parameters, MACs and CPU latency per variant
+    OUT/wall_time.json           wall time summed over invocations
     OUT/results/                 the table, the claims and the plots (results.py)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -94,7 +96,20 @@ def reproduce(
     if not efficiency_path.is_file():
         say(f"timing the teacher and {len(variants)} students ({threads} thread(s))")
         write_json(efficiency_path, time_variants(ctx, variants))
-    return {"wall_seconds": round(time.perf_counter() - started, 1), "out": str(out)}
+    return add_wall_time(out, time.perf_counter() - started)
+
+
+def add_wall_time(out: Path, seconds: float) -> dict[str, Any]:
+    """Wall time summed over every invocation that worked on ``out`` (a resumed
+    reproduction reports its whole cost, not just the last call's)."""
+    path = out / "wall_time.json"
+    total = json.loads(path.read_text()) if path.is_file() else {"seconds": 0.0, "invocations": 0}
+    total = {
+        "seconds": round(total["seconds"] + seconds, 1),
+        "invocations": total["invocations"] + 1,
+    }
+    write_json(path, total)
+    return total
 
 
 def _run_all(ctx: Context, todo: list[Job], workers: int):
