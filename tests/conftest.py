@@ -11,6 +11,17 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def one_torch_thread():
+    """Tiny models on a busy shared machine: a thread pool waiting for cores costs far more
+    than it gains (a tiny forward pass measured 10-50x slower with two threads). Folders
+    whose tests all run tiny models request it for every test in their conftest."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def waves() -> tuple[torch.Tensor, torch.Tensor]:
     """A padded batch of three utterances of different lengths, and their lengths."""

@@ -1,13 +1,8 @@
-"""One intra-op thread for the export tests: their models are tiny, and on a busy shared
-machine a thread pool waiting for cores costs far more than it gains (50x measured)."""
+"""Every export test runs on one torch thread (see the root conftest's ``one_torch_thread``)."""
 
 import pytest
-import torch
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)

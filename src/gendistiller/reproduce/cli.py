@@ -5,6 +5,7 @@ the table, the claims and the plots (``--results``, default ``OUT/results``)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import shlex
 import sys
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         "wall_minutes": round(wall["seconds"] / 60, 1),
         "invocations": wall["invocations"],
         "teacher_spec": args.teacher,
-        "scale_settings": {k: v for k, v in vars(scale).items()},
+        "scale_settings": dataclasses.asdict(scale),
     }
     folder = Path(args.results) if args.results else out / "results"
     results.write(results.build(out, scale.tasks, meta), folder)

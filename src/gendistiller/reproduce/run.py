@@ -13,9 +13,9 @@ skipping what is finished)::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -79,8 +79,9 @@ def reproduce(
         manifest=corpus.write_manifest(out / "train_manifest.tsv"),
         threads=threads,
     )
-    todo = [j for j in jobs(scale, variants) if not ctx.result_path(j).is_file()]
-    done = len(jobs(scale, variants)) - len(todo)
+    planned = jobs(scale, variants)
+    todo = [j for j in planned if not ctx.result_path(j).is_file()]
+    done = len(planned) - len(todo)
     say(
         f"{len(variants)} students x {len(scale.seeds)} seeds at scale {scale.name}: "
         f"{done} done, {len(todo)} to run ({workers} worker(s), {threads} thread(s) each)"
@@ -163,7 +164,7 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
 
     corpus = _corpus(ctx)
     student = load_upstream(student_dir, name=job.variant.name)
-    teacher = load_upstream(ctx.teacher, name="teacher")
+    teacher = _load_teacher(ctx.teacher)
     held_out = [r for r in corpus.records if r.split == "test"]
     random.Random(0).shuffle(held_out)  # the same utterances for every student
     waves = (corpus.load(r) for r in held_out[: ctx.scale.fidelity_utterances])
@@ -184,10 +185,8 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
 
 
 def evaluate_teacher(ctx: Context, seed: int) -> dict[str, Any]:
-    from gendistiller.evaluation.superb import load_upstream
-
     torch.set_num_threads(ctx.threads)
-    teacher = load_upstream(ctx.teacher, name="teacher")
+    teacher = _load_teacher(ctx.teacher)
     return {
         "variant": "teacher",
         "seed": seed,
@@ -223,7 +222,7 @@ def time_variants(ctx: Context, variants: tuple[Variant, ...]) -> dict[str, Any]
     torch.set_num_threads(ctx.threads)
     try:
         first = ctx.scale.seeds[0]
-        upstreams = {"teacher": load_upstream(ctx.teacher, name="teacher")}
+        upstreams = {"teacher": _load_teacher(ctx.teacher)}
         for v in variants:
             folder = ctx.run_dir(Job(v, first)) / STUDENT_DIR
             upstreams[v.name] = load_upstream(folder, name=v.name)
@@ -249,16 +248,20 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-_CORPORA: dict[Path, Any] = {}
+@functools.lru_cache(maxsize=2)
+def _load_corpus(root: Path):
+    from gendistiller.corpus import load_corpus
+
+    return load_corpus(root)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_teacher(spec: str):
+    """One teacher per process: every job of a worker compares against the same one."""
+    from gendistiller.evaluation.superb import load_upstream
+
+    return load_upstream(spec, name="teacher")
 
 
 def _corpus(ctx: Context):
-    from gendistiller.corpus import load_corpus
-
-    if ctx.corpus_root not in _CORPORA:  # one parse per process, many jobs
-        _CORPORA[ctx.corpus_root] = load_corpus(ctx.corpus_root)
-    return _CORPORA[ctx.corpus_root]
-
-
-def worker_count(requested: int) -> int:
-    return max(1, requested or (os.cpu_count() or 1))
+    return _load_corpus(ctx.corpus_root)

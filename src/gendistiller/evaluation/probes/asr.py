@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gendistiller.errors import DataError
-from gendistiller.evaluation.probes.data import SPLITS, Example, TaskData, check_root
+from gendistiller.evaluation.probes.data import (
+    SPLITS,
+    Example,
+    TaskData,
+    check_root,
+    corpus_task,
+)
 from gendistiller.evaluation.probes.metrics import word_error_rate
 from gendistiller.evaluation.probes.task import SEQUENCE, ProbeTask, Recipe
 
@@ -41,14 +47,7 @@ def score(refs: list[tuple[str, ...]], hyps: list[tuple[str, ...]]) -> float:
 
 
 def from_corpus(corpus) -> TaskData:
-    splits = {
-        name: [
-            Example(r.id, str(corpus.audio_path(r)), to_chars(r.text))
-            for r in corpus.split("asr", name)
-        ]
-        for name in SPLITS
-    }
-    return TaskData("asr", **splits, source=f"corpus {corpus.root}")
+    return corpus_task(corpus, "asr", lambda r: to_chars(r.text))
 
 
 def librispeech(root: str | Path, subsets: Sequence[str] = LIBRISPEECH_SUBSETS) -> TaskData:

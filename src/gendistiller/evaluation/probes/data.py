@@ -13,9 +13,10 @@ import functools
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,6 +112,17 @@ class TaskData:
 
     def summary(self) -> dict:
         return {name: len(self.split(name)) for name in SPLITS}
+
+
+def corpus_examples(corpus, task: str, split: str, label: Callable[[Any], tuple]) -> list[Example]:
+    """The offline corpus's ``task`` examples of ``split``, labelled by ``label(record)``."""
+    return [Example(r.id, str(corpus.audio_path(r)), label(r)) for r in corpus.split(task, split)]
+
+
+def corpus_task(corpus, task: str, label: Callable[[Any], tuple]) -> TaskData:
+    """All three splits of ``task`` from the offline corpus."""
+    splits = {name: corpus_examples(corpus, task, name, label) for name in SPLITS}
+    return TaskData(task, **splits, source=f"corpus {corpus.root}")
 
 
 def classes_of(examples: Iterable[Example], slot: int = 0) -> list[str]:

@@ -12,7 +12,12 @@ import csv
 from pathlib import Path
 
 from gendistiller.errors import DataError
-from gendistiller.evaluation.probes.data import SPLITS, Example, TaskData, check_root
+from gendistiller.evaluation.probes.data import (
+    Example,
+    TaskData,
+    check_root,
+    corpus_task,
+)
 from gendistiller.evaluation.probes.metrics import accuracy
 from gendistiller.evaluation.probes.task import CLASSIFY, ProbeTask, Recipe
 
@@ -21,18 +26,9 @@ _FSC_FILES = {"train": "train_data.csv", "dev": "valid_data.csv", "test": "test_
 
 
 def from_corpus(corpus) -> TaskData:
-    splits = {
-        name: [
-            Example(
-                r.id,
-                str(corpus.audio_path(r)),
-                (r.intent_action, r.intent_object, r.intent_location),
-            )
-            for r in corpus.split("ic", name)
-        ]
-        for name in SPLITS
-    }
-    return TaskData("ic", **splits, source=f"corpus {corpus.root}")
+    return corpus_task(
+        corpus, "ic", lambda r: (r.intent_action, r.intent_object, r.intent_location)
+    )
 
 
 def fluent_speech_commands(root: str | Path) -> TaskData:

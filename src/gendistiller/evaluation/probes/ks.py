@@ -15,7 +15,14 @@ from pathlib import Path
 
 from gendistiller.audio import SAMPLE_RATE, audio_info
 from gendistiller.errors import DataError
-from gendistiller.evaluation.probes.data import SPLITS, Example, TaskData, check_root, noise_clips
+from gendistiller.evaluation.probes.data import (
+    SPLITS,
+    Example,
+    TaskData,
+    check_root,
+    corpus_examples,
+    noise_clips,
+)
 from gendistiller.evaluation.probes.metrics import accuracy
 from gendistiller.evaluation.probes.task import CLASSIFY, ProbeTask, Recipe
 
@@ -37,10 +44,7 @@ def silence_count(examples: list[Example]) -> int:
 def from_corpus(corpus, seed: int = 0) -> TaskData:
     splits = {}
     for i, name in enumerate(SPLITS):
-        words = [
-            Example(r.id, str(corpus.audio_path(r)), label_of(r.keyword))
-            for r in corpus.split("ks", name)
-        ]
+        words = corpus_examples(corpus, "ks", name, lambda r: label_of(r.keyword))
         clips = noise_clips(silence_count(words), seed=seed * 10 + i)
         splits[name] = words + [
             Example(f"silence-{name}-{j}", c, (SILENCE,)) for j, c in enumerate(clips)

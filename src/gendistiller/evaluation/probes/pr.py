@@ -7,20 +7,16 @@ a g2p lexicon) runs through s3prl: docs/superb.md.
 
 from __future__ import annotations
 
-from gendistiller.evaluation.probes.data import SPLITS, Example, TaskData
+from gendistiller.evaluation.probes.data import (
+    TaskData,
+    corpus_task,
+)
 from gendistiller.evaluation.probes.metrics import token_error_rate
 from gendistiller.evaluation.probes.task import SEQUENCE, ProbeTask, Recipe
 
 
 def from_corpus(corpus) -> TaskData:
-    splits = {
-        name: [
-            Example(r.id, str(corpus.audio_path(r)), tuple(r.phonemes))
-            for r in corpus.split("pr", name)
-        ]
-        for name in SPLITS
-    }
-    return TaskData("pr", **splits, source=f"corpus {corpus.root}")
+    return corpus_task(corpus, "pr", lambda r: tuple(r.phonemes))
 
 
 TASK = ProbeTask(

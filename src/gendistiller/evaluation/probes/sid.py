@@ -11,7 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from gendistiller.errors import DataError
-from gendistiller.evaluation.probes.data import SPLITS, Example, TaskData, check_root
+from gendistiller.evaluation.probes.data import (
+    SPLITS,
+    Example,
+    TaskData,
+    check_root,
+    corpus_task,
+)
 from gendistiller.evaluation.probes.metrics import accuracy
 from gendistiller.evaluation.probes.task import CLASSIFY, ProbeTask, Recipe
 
@@ -20,14 +26,7 @@ _WAV_DIRS = ("wav", "dev/wav", "test/wav")
 
 
 def from_corpus(corpus) -> TaskData:
-    splits = {
-        name: [
-            Example(r.id, str(corpus.audio_path(r)), (r.speaker,))
-            for r in corpus.split("sid", name)
-        ]
-        for name in SPLITS
-    }
-    return TaskData("sid", **splits, source=f"corpus {corpus.root}")
+    return corpus_task(corpus, "sid", lambda r: (r.speaker,))
 
 
 def voxceleb1(root: str | Path, split_file: str | Path | None = None) -> TaskData:
