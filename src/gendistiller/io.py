@@ -82,12 +82,16 @@ def atomic_path(path: str | os.PathLike, *, sync: bool = True) -> Iterator[Path]
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike, *, replace: bool = True) -> Iterator[Path]:
+def atomic_dir(
+    path: str | os.PathLike, *, replace: bool = True, merge: bool = False
+) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``path``; on a clean exit it becomes ``path``.
 
     With ``replace`` an existing ``path`` is swapped out and deleted only once the new
     folder is in place; without, the rename fails (``OSError``) if ``path`` is a folder
-    that is not empty. On an error the temporary folder is removed, ``path`` untouched."""
+    that is not empty. With ``merge`` the new files are moved into an existing ``path``
+    one by one instead (each rename atomic), leaving its other files as they are. On an
+    error the temporary folder is removed and ``path`` is untouched."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f"{_temp_prefix(target)}{uuid.uuid4().hex[:8]}"
@@ -96,16 +100,20 @@ def atomic_dir(path: str | os.PathLike, *, replace: bool = True) -> Iterator[Pat
     with _cleanup_on_error(tmp, target):
         yield tmp
         fsync_dir(tmp)
-        if replace and target.exists():
-            os.replace(target, old)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if old.exists():
-                os.replace(old, target)  # put the previous folder back
-            raise
+        if merge and target.is_dir():
+            _move_into(tmp, target)
+        else:
+            if replace and target.exists():
+                os.replace(target, old)
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                if old.exists():
+                    os.replace(old, target)  # put the previous folder back
+                raise
     fsync_dir(target.parent)
     shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)  # emptied by a merge
 
 
 def remove_stale_temps(folder: str | os.PathLike, name: str = "") -> list[Path]:
@@ -184,6 +192,15 @@ def _cleanup_on_error(tmp: Path, target: Path) -> Iterator[None]:
                 f"{target}: the disk is full; nothing was written (the previous version, if any, is intact)",
             ) from None
         raise
+
+
+def _move_into(src: Path, dest: Path) -> None:
+    for item in sorted(src.iterdir()):
+        if item.is_dir() and (dest / item.name).is_dir():
+            _move_into(item, dest / item.name)
+        else:
+            os.replace(item, dest / item.name)
+    fsync_dir(dest)
 
 
 def _temp_prefix(target: Path) -> str:

@@ -21,6 +21,7 @@ import torch
 from transformers import HubertConfig, HubertModel
 
 from gendistiller.errors import CheckpointError
+from gendistiller.io import write_text
 from gendistiller.students.base import StudentModel
 from gendistiller.students.distilhubert import DistilHuBERTModel
 from gendistiller.students.gendistiller import GenDistillerModel
@@ -77,6 +78,7 @@ def export_transformers(student: StudentModel, out_dir: str | os.PathLike) -> li
     """Write ``student`` as a transformers checkpoint folder; returns the files written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    before = _mtimes(out)
     if isinstance(student, DistilHuBERTModel):
         to_hubert(student).save_pretrained(out)
         usage = "hubert"
@@ -88,12 +90,17 @@ def export_transformers(student: StudentModel, out_dir: str | os.PathLike) -> li
         config_file = out / "config.json"
         config = json.loads(config_file.read_text())
         config["auto_map"] = auto_map(type(student.config), type(student))
-        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_text(config_file, json.dumps(config, indent=2, sort_keys=True) + "\n")
         usage = "gendistiller"
     else:
         raise CheckpointError(f"cannot export {type(student).__name__} to transformers")
-    (out / "README.md").write_text(model_card(student, usage), encoding="utf-8")
-    return sorted(p.name for p in out.iterdir() if p.is_file())
+    write_text(out / "README.md", model_card(student, usage))
+    # only what this call wrote, not what the folder held before
+    return sorted(name for name, mtime in _mtimes(out).items() if before.get(name) != mtime)
+
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
 
 
 _USAGE = {
