@@ -60,6 +60,17 @@ def test_atomic_dir_replaces_a_folder_only_once_complete(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["student"]
 
 
+def test_atomic_dir_files_honour_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with io.atomic_dir(tmp_path / "student") as tmp:
+            (tmp / "model.safetensors").write_bytes(b"w")
+            os.chmod(tmp / "model.safetensors", 0o600)  # as safetensors' own writer leaves it
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "student" / "model.safetensors").stat().st_mode) == 0o644
+
+
 def test_atomic_dir_without_replace_refuses_a_full_folder(tmp_path):
     target = tmp_path / "corpus"
     target.mkdir()

@@ -99,6 +99,7 @@ def atomic_dir(
     old = target.parent / f"{_temp_prefix(target)}old-{uuid.uuid4().hex[:8]}"
     with _cleanup_on_error(tmp, target):
         yield tmp
+        _honour_umask(tmp)
         fsync_dir(tmp)
         if merge and target.is_dir():
             _move_into(tmp, target)
@@ -192,6 +193,15 @@ def _cleanup_on_error(tmp: Path, target: Path) -> Iterator[None]:
                 f"{target}: the disk is full; nothing was written (the previous version, if any, is intact)",
             ) from None
         raise
+
+
+def _honour_umask(folder: Path) -> None:
+    # Writers that save through their own temp file (safetensors, hence save_pretrained)
+    # leave it owner-only, as mkstemp does.
+    mode = file_mode()
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, mode)
 
 
 def _move_into(src: Path, dest: Path) -> None:

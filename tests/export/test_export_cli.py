@@ -2,6 +2,8 @@
 
 import errno
 import json
+import os
+import stat
 
 import pytest
 import transformers.modeling_utils
@@ -52,6 +54,16 @@ def test_a_previous_export_is_replaced_as_a_whole(student_dir, tmp_path):
     again = export_student(student, out, verify=False)
     assert sorted(p.name for p in out.iterdir()) == sorted([*again["files"], "export.json"])
     assert "model.onnx" not in again["files"]
+
+
+def test_exported_files_honour_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        export_student(build_student("gendistiller-tiny"), tmp_path / "out", verify=False)
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").iterdir()}
+    assert "model.safetensors" in modes and set(modes.values()) == {0o644}, modes
 
 
 def test_a_full_disk_leaves_the_previous_export_as_it_was(tmp_path, monkeypatch):
