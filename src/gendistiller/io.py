@@ -15,6 +15,7 @@ without touching a live one's.
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import os
 import re
@@ -121,7 +122,8 @@ def remove_stale_temps(folder: str | os.PathLike, name: str = "") -> list[Path]:
     """Delete the temporaries (files or folders) of writers of ``folder/name*`` that were
     killed before their rename; those of a process still running are kept."""
     removed = []
-    for tmp in sorted(Path(folder).glob(f"{TMP_PREFIX}{name}*")) if Path(folder).is_dir() else []:
+    pattern = f"{TMP_PREFIX}{glob.escape(name)}*"
+    for tmp in sorted(Path(folder).glob(pattern)) if Path(folder).is_dir() else []:
         pid = _writer_pid(tmp.name)
         if pid is not None and _alive(pid):
             continue
@@ -224,8 +226,8 @@ def _writer_pid(name: str) -> int | None:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # our own leftovers: whatever wrote them has finished or failed
+    # Our own pid counts as alive: another thread of this process may be writing, and a
+    # write of ours that failed has removed its temporary already.
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
