@@ -19,7 +19,7 @@ INFO_NAME = "corpus.json"
 FORMAT_VERSION = 1
 
 # task -> its split column. "all" is the generic, held-out-speaker split of every row.
-TASKS: dict[str, str] = {
+SPLIT_COLUMNS: dict[str, str] = {
     "all": "split",
     "sid": "split_sid",
     "pr": "split_pr",
@@ -61,12 +61,14 @@ class Corpus:
         return len(self.records)
 
     def split(self, task: str, name: str) -> list[Utterance]:
-        """Records of ``task`` (one of :data:`TASKS`) in split ``name`` (train/dev/test)."""
-        if task not in TASKS:
-            raise ConfigError(f"corpus task: unknown {task!r}; choose one of {', '.join(TASKS)}")
+        """Records of ``task`` (one of :data:`SPLIT_COLUMNS`) in split ``name`` (train/dev/test)."""
+        if task not in SPLIT_COLUMNS:
+            raise ConfigError(
+                f"corpus task: unknown {task!r}; choose one of {', '.join(SPLIT_COLUMNS)}"
+            )
         if name not in ("train", "dev", "test"):
             raise ConfigError(f"corpus split: unknown {name!r}; choose train, dev or test")
-        column = TASKS[task]
+        column = SPLIT_COLUMNS[task]
         return [r for r in self.records if getattr(r, column) == name]
 
     def write_manifest(
