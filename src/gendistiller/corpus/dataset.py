@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from gendistiller.audio import load_audio
-from gendistiller.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest
+from gendistiller.corpus.manifest import MANIFEST_NAME, Utterance, read_corpus_manifest
 from gendistiller.corpus.speakers import Speaker
 from gendistiller.errors import ConfigError, DataError
 
@@ -117,7 +117,7 @@ def load_corpus(root: str | os.PathLike) -> Corpus:
     """Open a corpus folder written by :func:`build_corpus` (checks that its files exist)."""
     root = Path(root)
     info = read_info(root)
-    records = tuple(read_manifest(root / MANIFEST_NAME))
+    records = tuple(read_corpus_manifest(root / MANIFEST_NAME))
     for rec in records:
         if not (root / rec.path).is_file():
             raise DataError(f"{root / rec.path}: missing audio file listed in the manifest")
