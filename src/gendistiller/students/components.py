@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from transformers.activations import ACT2FN
 
 
 def lengths_to_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -194,7 +195,7 @@ class FeedForward(nn.Module):
         super().__init__()
         self.intermediate_dropout = nn.Dropout(act_dropout)
         self.intermediate_dense = nn.Linear(hidden_size, intermediate_size)
-        self.act = _activation(act)
+        self.act = ACT2FN[act]  # as in transformers' HuBERT, so an export computes the same
         self.output_dense = nn.Linear(intermediate_size, hidden_size)
         self.output_dropout = nn.Dropout(dropout)
 
@@ -270,10 +271,3 @@ class FrontEnd(nn.Module):
         x = self.feature_projection(feats) * mask[..., None].to(feats.dtype)
         x = self.dropout(self.layer_norm(x + self.pos_conv_embed(x)))
         return x, frames, mask
-
-
-def _activation(name: str) -> nn.Module:
-    acts = {"gelu": nn.GELU(), "relu": nn.ReLU(), "gelu_new": nn.GELU(approximate="tanh")}
-    if name not in acts:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(acts)}")
-    return acts[name]

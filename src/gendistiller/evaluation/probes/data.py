@@ -13,7 +13,7 @@ import functools
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -123,11 +123,6 @@ def corpus_task(corpus, task: str, label: Callable[[Any], tuple]) -> TaskData:
     """All three splits of ``task`` from the offline corpus."""
     splits = {name: corpus_examples(corpus, task, name, label) for name in SPLITS}
     return TaskData(task, **splits, source=f"corpus {corpus.root}")
-
-
-def classes_of(examples: Iterable[Example], slot: int = 0) -> list[str]:
-    """The sorted set of values of one label slot."""
-    return sorted({ex.label[slot] for ex in examples})
 
 
 def majority_accuracy(train: list[Example], test: list[Example]) -> float:
