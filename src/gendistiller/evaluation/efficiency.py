@@ -199,7 +199,7 @@ def benchmark(
             spec=up.spec,
             kind=up.kind,
             architecture=type(up.model.model if up.kind != STUDENT else up.model).__name__,
-            parameters=up.num_parameters(),
+            parameters=up.parameter_count(),
             hidden_states=up.num_hidden_states,
             hidden_size=up.hidden_size,
             macs=macs,

@@ -236,7 +236,7 @@ def _describe(up: Upstream) -> dict:
         "spec": up.spec,
         "kind": up.kind,
         "architecture": type(model).__name__,
-        "parameters": up.num_parameters(),
+        "parameters": up.parameter_count(),
         "hidden_size": up.hidden_size,
         "hidden_states": up.num_hidden_states,
         "target_layers": up.target_layers,

@@ -145,7 +145,7 @@ def model_card(student: StudentModel, usage: str) -> str:
     return (
         "---\nlibrary_name: transformers\ntags: [audio, speech, self-supervised, distillation, gendistiller]\n---\n\n"
         f"# {type(student).__name__} exported by gendistiller\n\n"
-        f"A distilled speech encoder: {student.num_parameters(deployed=True) / 1e6:.2f}M parameters, "
+        f"A distilled speech encoder: {student.parameter_count() / 1e6:.2f}M parameters, "
         f"{student.num_hidden_states} hidden states of width {cfg.hidden_size} at 50 frames/s "
         f"(stride {cfg.stride} samples at 16 kHz), trained to reproduce teacher layers "
         f"{', '.join(map(str, cfg.target_layers))}.\n\n" + _USAGE[usage].format(**facts)
