@@ -28,5 +28,11 @@ def looks_like_path(spec: str) -> bool:
 
 
 def missing(spec: str) -> str:
-    """The message for a path-like spec that does not exist."""
-    return f"{spec}: no such folder"
+    """The message for a path-like spec that does not exist: it names the first part of
+    the path that is missing and the folder it was looked for in (relative specs are
+    relative to the working folder)."""
+    path = Path(spec).expanduser().absolute()
+    first = path
+    while not first.parent.exists() and first.parent != first:
+        first = first.parent
+    return f"{spec}: no such file or folder (no such folder {first.name!r} in {first.parent})"

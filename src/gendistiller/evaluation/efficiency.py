@@ -36,6 +36,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from gendistiller.audio import SAMPLE_RATE
 from gendistiller.errors import GenDistillerError
 from gendistiller.evaluation.superb import STUDENT, Upstream, load_upstream
+from gendistiller.students.distilhubert import DistilHuBERTModel
+from gendistiller.students.gendistiller import GenDistillerModel
 
 SECONDS = (1, 10)
 # Targets for the 768-d presets against a WavLM Base+ shaped teacher, 10 s on CPU.
@@ -198,7 +200,7 @@ def benchmark(
             name=name,
             spec=up.spec,
             kind=up.kind,
-            architecture=type(up.model.model if up.kind != STUDENT else up.model).__name__,
+            architecture=up.architecture,
             parameters=up.parameter_count(),
             hidden_states=up.num_hidden_states,
             hidden_size=up.hidden_size,
@@ -253,7 +255,7 @@ def targets(costs: dict[str, ModelCost], reference: str | None) -> dict:
         (
             c
             for c in costs.values()
-            if c.architecture == "GenDistillerModel" and c.hidden_size == 768
+            if c.architecture == GenDistillerModel.__name__ and c.hidden_size == 768
         ),
         None,
     )
@@ -261,7 +263,7 @@ def targets(costs: dict[str, ModelCost], reference: str | None) -> dict:
         (
             c
             for c in costs.values()
-            if c.architecture == "DistilHuBERTModel" and c.hidden_size == 768
+            if c.architecture == DistilHuBERTModel.__name__ and c.hidden_size == 768
         ),
         None,
     )

@@ -85,6 +85,14 @@ class StudentModel(PreTrainedModel):
             waveforms, None if lengths is None else lengths.to(waveforms.device).long()
         )
 
+    def _output(
+        self, states: list[Tensor], frames: Tensor, predictions: list[Tensor], padded: bool
+    ) -> EncoderOutput:
+        out = EncoderOutput(states, frames, predictions)
+        # The encoder contract: zero past each utterance's frames (nothing to do unpadded).
+        # Training leaves them as computed: the loss masks them, and the step is unchanged.
+        return out.zero_padding() if padded and not self.training else out
+
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Valid frames for inputs of ``lengths`` samples: floor((n - 400) / 320) + 1."""
         return self.geometry.output_lengths(lengths)

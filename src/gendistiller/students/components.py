@@ -23,7 +23,6 @@ from torch import Tensor, nn
 from gendistiller.encoders.geometry import FrameGeometry, lengths_to_mask
 
 
-
 class _GradScale(torch.autograd.Function):
     """Identity forward, gradient times ``scale`` backward (DistilHuBERT's feature_grad_mult)."""
 

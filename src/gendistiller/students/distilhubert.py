@@ -78,6 +78,4 @@ class DistilHuBERTModel(StudentModel):
         for layer in self.layers:
             x = layer(x, mask)
             states.append(x)
-        return EncoderOutput(
-            hidden_states=states, lengths=frames, predictions=self.prediction_heads(x)
-        )
+        return self._output(states, frames, self.prediction_heads(x), lengths is not None)

@@ -133,4 +133,4 @@ class GenDistillerModel(StudentModel):
         if teacher_states is not None and self.training and self.config.teacher_forcing_ratio > 0:
             teacher_inputs = [teacher_states[layer] for layer in self.config.target_layers[:-1]]
         generated = self.generator(x0, mask, teacher_inputs)
-        return EncoderOutput(hidden_states=[x0, *generated], lengths=frames, predictions=generated)
+        return self._output([x0, *generated], frames, generated, lengths is not None)
