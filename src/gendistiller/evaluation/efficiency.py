@@ -36,8 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from gendistiller.audio import SAMPLE_RATE
 from gendistiller.errors import GenDistillerError
 from gendistiller.evaluation.superb import STUDENT, Upstream, load_upstream
-from gendistiller.students.distilhubert import DistilHuBERTModel
-from gendistiller.students.gendistiller import GenDistillerModel
+from gendistiller.students import DistilHuBERTModel, GenDistillerModel
 
 SECONDS = (1, 10)
 # Targets for the 768-d presets against a WavLM Base+ shaped teacher, 10 s on CPU.

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from gendistiller.encoders.base import EncoderOutput
-from gendistiller.encoders.geometry import FrameGeometry
+from gendistiller.encoders.geometry import STANDARD, FrameGeometry
 from gendistiller.errors import CheckpointError, one_line
 
 WAVEFORMS, LENGTHS, FRAME_LENGTHS = "waveforms", "lengths", "frame_lengths"
@@ -235,7 +235,10 @@ def _geometry(meta: dict[str, str]) -> FrameGeometry:
     if "conv_kernel" in meta and "conv_stride" in meta:
         return FrameGeometry(json.loads(meta["conv_kernel"]), json.loads(meta["conv_stride"]))
     # Older exports record only the stride and field: one layer gives the same frames.
-    return FrameGeometry.single(int(meta.get("receptive_field", 400)), int(meta.get("stride", 320)))
+    field, stride = meta.get("receptive_field"), meta.get("stride")
+    if field is None or stride is None:
+        return STANDARD
+    return FrameGeometry.single(int(field), int(stride))
 
 
 def _config(meta: dict[str, str]):
