@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 import torch
+from transformers import HubertConfig
 
 from gendistiller.encoders import (
     STANDARD,
@@ -138,11 +139,11 @@ def test_student_folder_run_folder_and_teacher_folder(tmp_path):
         assert model.parameter_count(training=True) > model.parameter_count()
         for a, b in zip(model(x).hidden_states, expected, strict=True):
             torch.testing.assert_close(a, b)
-    Teacher.from_config(
-        __import__("transformers").HubertConfig(**TINY_TEACHER)
-    ).model.save_pretrained(tmp_path / "teacher")
+    hubert = Teacher.from_config(HubertConfig(**TINY_TEACHER))
+    hubert.model.save_pretrained(tmp_path / "teacher")
     teacher = load_encoder(tmp_path / "teacher")
     assert isinstance(teacher, Teacher) and teacher.name == str(tmp_path / "teacher")
+    assert _facts(teacher) == _facts(hubert)
     with pytest.raises(CheckpointError, match="no config.json"):
         load_encoder(tmp_path)
 
