@@ -209,3 +209,13 @@ def test_registry_lists_every_student_kind_once():
     for model_type, (config_cls, model_cls) in STUDENT_KINDS.items():
         assert config_cls.model_type == model_type and model_cls.config_class is config_cls
         assert model_cls.export_kind in ("hubert", "remote_code")
+
+
+def test_an_owner_name_spec_neither_here_nor_cached_says_both(tmp_path, monkeypatch):
+    # No runs/ here: "runs/nothere" may be a hub id, so the message covers both readings.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(TeacherError) as err:
+        load_encoder("runs/nothere")
+    assert str(err.value).startswith("runs/nothere: no such folder here")
+    assert "HF_HUB_OFFLINE=1" in str(err.value)

@@ -64,10 +64,11 @@ def load_speech_encoder(name_or_path: str | os.PathLike) -> PreTrainedModel:
     except NotCached:
         pass
     if hub_offline():
+        # Said both ways: "owner/name" may be a mistyped path as well as a hub id.
         raise TeacherError(
-            f"teacher {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids "
-            "downloading it; unset HF_HUB_OFFLINE where the hub is reachable, or pass a local folder "
-            "written by save_pretrained"
+            f"{name}: no such folder here, and teacher {name!r} is not in the local Hugging Face "
+            "cache; HF_HUB_OFFLINE=1 forbids downloading it: unset HF_HUB_OFFLINE where the hub is "
+            "reachable, or pass a local folder written by save_pretrained"
         )
     check_hub_reachable(name)
     return load_model(name, name, local_files_only=False)
@@ -121,6 +122,7 @@ def check_hub_reachable(name: str, timeout: float = 5.0) -> None:
     error = result[0] if result else TimeoutError(f"no answer within {timeout:.0f} s")
     if error is not None:
         raise TeacherError(
-            f"cannot reach the Hugging Face hub ({host}) to download teacher {name!r}: {one_line(error)}; "
+            f"{name}: no such folder here, and cannot reach the Hugging Face hub ({host}) to download "
+            f"teacher {name!r}: {one_line(error)}; "
             "set HF_HUB_OFFLINE=1 to use only the local cache, or pass a local folder written by save_pretrained"
         )
