@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from gendistiller.audio import SAMPLE_RATE, load_audio, load_audio_crop
+from gendistiller.encoders.geometry import STANDARD
 from gendistiller.errors import DataError
 
 SPLITS = ("train", "dev", "test")
 # Shorter inputs give no frame at all (the receptive field is 400 samples).
-MIN_SAMPLES = 400
+MIN_SAMPLES = STANDARD.receptive_field
 
 
 @dataclass(frozen=True, eq=False)
