@@ -104,7 +104,7 @@ class StudentStep:
         step = statistics.median(self.step_times)
         return {
             "student": self.preset,
-            "student_params_M": round(self.student.num_parameters() / 1e6, 2),
+            "student_params_M": round(self.student.parameter_count() / 1e6, 2),
             "step_s": round(step, 4),
             "steps_per_s": round(1 / step, 4),
             "audio_s_per_s": round(args.batch_size * args.seconds / step, 2),

@@ -24,12 +24,12 @@ from pathlib import Path
 import onnxruntime
 import torch
 
+from gendistiller.encoders import load_encoder
 from gendistiller.export.fidelity import compare, random_seconds, synthetic_batch
 from gendistiller.export.onnx import OnnxModel, export_onnx
 from gendistiller.export.quantize import quantize_onnx
 from gendistiller.export.transformers import export_transformers
-from gendistiller.students import DistilHuBERTModel, load_student
-from gendistiller.teachers import load_teacher
+from gendistiller.students import StudentModel
 
 RUNTIMES = ("pytorch-fp32", "onnx-fp32", "onnx-int8")
 # The issue's targets for the GenDistiller student on CPU.
@@ -63,20 +63,19 @@ def load_models(args: argparse.Namespace) -> dict[str, torch.nn.Module]:
     models: dict[str, torch.nn.Module] = {}
     for spec in args.student or ["gendistiller-base", "distilhubert-base"]:
         name, _, folder = spec.partition("=")
-        torch.manual_seed(0)
-        models[name] = load_student(folder or name).eval()
+        models[name] = load_encoder(folder or name, seed=0)
     if args.teacher:
-        models[args.teacher] = load_teacher(args.teacher)
+        models[args.teacher] = load_encoder(args.teacher)
     return models
 
 
 def pytorch_file(name: str, model: torch.nn.Module, folder: Path) -> Path:
-    """The fp32 file a user deploys: HubertModel for DistilHuBERT (no training heads),
-    the student folder for GenDistiller, the transformers checkpoint for the teacher."""
-    if isinstance(model, DistilHuBERTModel):
+    """The fp32 file a user deploys: a student's transformers export (HubertModel for
+    DistilHuBERT: no training heads), the transformers checkpoint for the teacher."""
+    if isinstance(model, StudentModel):
         export_transformers(model, folder)
     else:
-        getattr(model, "model", model).save_pretrained(folder)
+        model.model.save_pretrained(folder)
     return folder / "model.safetensors"
 
 
@@ -102,9 +101,7 @@ def prepare(models: dict, work: Path, args: argparse.Namespace) -> dict[str, dic
         prepared[name] = {
             "runners": runners,
             "size_mb": {k: os.path.getsize(f) / 1e6 for k, f in files.items()},
-            "parameters": model.num_parameters(deployed=True)
-            if hasattr(model, "num_parameters")
-            else sum(p.numel() for p in model.parameters()),
+            "parameters": model.parameter_count(),
         }
     return prepared
 
@@ -135,7 +132,7 @@ def fidelity_all(prepared: dict, models: dict) -> None:
     for name, entry in prepared.items():
         print(f"fidelity of {name} ...", flush=True)
         reference = entry["runners"]["pytorch-fp32"]
-        if name in _teachers(models):
+        if models[name].kind == "teacher":
             batches = [synthetic_batch([s], seed=i) for i, s in enumerate(seconds)]
         else:
             batches = [synthetic_batch(seconds)]
@@ -150,12 +147,6 @@ def fidelity_all(prepared: dict, models: dict) -> None:
                 ],
                 "max_abs_diff": max(r.max_abs_diff for r in reports),
             }
-
-
-def _teachers(models: dict) -> set[str]:
-    from gendistiller.teachers import Teacher
-
-    return {name for name, model in models.items() if isinstance(model, Teacher)}
 
 
 def summarise(prepared: dict, seconds: list[float]) -> list[dict]:

@@ -36,6 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from gendistiller.audio import SAMPLE_RATE
 from gendistiller.errors import GenDistillerError
 from gendistiller.evaluation.superb import STUDENT, Upstream, load_upstream
+from gendistiller.students import DistilHuBERTModel, GenDistillerModel
 
 SECONDS = (1, 10)
 # Targets for the 768-d presets against a WavLM Base+ shaped teacher, 10 s on CPU.
@@ -198,8 +199,8 @@ def benchmark(
             name=name,
             spec=up.spec,
             kind=up.kind,
-            architecture=type(up.model.model if up.kind != STUDENT else up.model).__name__,
-            parameters=up.num_parameters(),
+            architecture=up.architecture,
+            parameters=up.parameter_count(),
             hidden_states=up.num_hidden_states,
             hidden_size=up.hidden_size,
             macs=macs,
@@ -253,7 +254,7 @@ def targets(costs: dict[str, ModelCost], reference: str | None) -> dict:
         (
             c
             for c in costs.values()
-            if c.architecture == "GenDistillerModel" and c.hidden_size == 768
+            if c.architecture == GenDistillerModel.__name__ and c.hidden_size == 768
         ),
         None,
     )
@@ -261,7 +262,7 @@ def targets(costs: dict[str, ModelCost], reference: str | None) -> dict:
         (
             c
             for c in costs.values()
-            if c.architecture == "DistilHuBERTModel" and c.hidden_size == 768
+            if c.architecture == DistilHuBERTModel.__name__ and c.hidden_size == 768
         ),
         None,
     )

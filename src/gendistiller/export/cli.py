@@ -6,8 +6,8 @@ batch of random lengths between 1 and 20 s, and the int8 model's per-layer cosin
 the fp32 student and its speed against the fp32 ONNX model are measured. The figures are
 printed and saved to ``OUT_DIR/export.json``.
 
-``OUT_DIR`` may be new, empty, or a previous export (it holds ``export.json``), which is
-replaced as a whole. Any other folder with files in it is refused, unless ``--overwrite``:
+``OUT_DIR`` may be new, empty, or a previous export (``export.json`` and the files it
+lists), which is replaced as a whole. Any other folder with files in it is refused, unless ``--overwrite``:
 then the exported files replace those of the same names and the others are left alone.
 The export is written beside ``OUT_DIR`` and moved in once complete, so a failure (a full
 disk included) leaves ``OUT_DIR`` as it was; the report lists only the files written.
@@ -151,22 +151,12 @@ def _reload_difference(student: StudentModel, out: Path) -> tuple[float, float]:
     """Largest difference between the student's and the reloaded model's hidden states on
     one unpadded utterance (HuBERT checkpoints take no padding), and the largest value."""
     from gendistiller.export.fidelity import synthetic_speech
-    from gendistiller.students import load_student
-    from gendistiller.students.distilhubert import DistilHuBERTModel
+    from gendistiller.export.transformers import reloaded_states
 
     wave = torch.from_numpy(synthetic_speech(3 * 16000))[None]
     with torch.no_grad():
         ref = student(wave).hidden_states
-        if isinstance(student, DistilHuBERTModel):
-            from transformers import HubertModel
-
-            got = (
-                HubertModel.from_pretrained(out)
-                .eval()(wave, output_hidden_states=True)
-                .hidden_states
-            )
-        else:
-            got = load_student(out)(wave).hidden_states
+        got = reloaded_states(student, out, wave)
     diff = max(float((r - g).abs().max()) for r, g in zip(ref, got, strict=True))
     return diff, max(float(r.abs().max()) for r in ref)
 
@@ -188,7 +178,9 @@ def _speed(fp32: Path, int8: Path, seconds: float = 10.0) -> dict[str, float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "student", metavar="STUDENT", help="saved student folder (or a preset, random weights)"
+        "student",
+        metavar="STUDENT",
+        help="saved student folder, run folder, or a preset (random weights, seed 0)",
     )
     parser.add_argument(
         "out_dir", metavar="OUT_DIR", help="folder to write (new, empty or a previous export)"
@@ -221,9 +213,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gendistiller.students import load_student
+    from gendistiller.encoders.resolve import load_encoder
 
-    student = load_student(args.student)
+    student = load_encoder(args.student)
+    if not isinstance(student, StudentModel):
+        raise GenDistillerError(
+            f"{args.student}: not a student ({type(student).__name__}); export takes a saved "
+            "student folder, a run folder or a student preset"
+        )
     report = export_student(
         student,
         args.out_dir,
