@@ -9,8 +9,8 @@ callers can skip it with one warning instead of crashing a scan or a run.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import soundfile as sf
 import soxr
 
 from gendistiller.errors import GenDistillerError
+from gendistiller.io import write_bytes
 
 SAMPLE_RATE = 16_000
 # Peak below which a clip counts as silent (about -80 dBFS).
@@ -163,18 +164,27 @@ def load_audio_crop(path: str | os.PathLike, start: int, num_samples: int) -> np
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
-def write_audio(path: str | os.PathLike, wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write a mono waveform atomically (format from the suffix: .flac, .wav, .ogg)."""
+def write_audio(
+    path: str | os.PathLike,
+    wave: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    subtype: str | None = None,
+    sync: bool = True,
+) -> None:
+    """Write a mono waveform atomically (format from the suffix: .flac, .wav, .ogg).
+
+    int16 samples are written as they are (with ``subtype="PCM_16"`` the file holds
+    exactly those samples), anything else as float32. The file is encoded in memory and
+    written through :mod:`gendistiller.io`; ``sync=False`` skips the fsync, for files in
+    a folder committed as a whole (libsndfile's own close would fsync every file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        sf.write(tmp, np.asarray(wave, dtype=np.float32), sample_rate)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    wave = np.asarray(wave)
+    if wave.dtype != np.int16:
+        wave = wave.astype(np.float32, copy=False)
+    buffer = BytesIO()
+    sf.write(buffer, wave, sample_rate, format=path.suffix.lstrip(".").upper(), subtype=subtype)
+    write_bytes(path, buffer.getvalue(), sync=sync)
 
 
 def _short(err: Exception) -> str:

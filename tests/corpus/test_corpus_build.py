@@ -23,6 +23,7 @@ from gendistiller.corpus import (
 from gendistiller.corpus import build as build_module
 from gendistiller.corpus.plan import SIZES
 from gendistiller.errors import ConfigError, DataError
+from gendistiller.io import TMP_PREFIX
 
 
 @pytest.fixture
@@ -128,7 +129,8 @@ def test_reuse_and_refusals(tiny, tmp_path):
 
 def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
     out = tmp_path / "corpus"
-    stale = tmp_path / ".corpus.tmp-999999999-dead"  # from a killed build (no such process)
+    # from a killed build (no such process)
+    stale = tmp_path / f"{TMP_PREFIX}corpus.pid999999999.dead"
     stale.mkdir()
 
     def interrupted(*args, **kwargs):

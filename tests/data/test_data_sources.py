@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -118,11 +120,12 @@ def test_manifest_bad_count_names_the_line(tmp_path):
 
 
 def test_scan_results_are_cached_and_refreshed_when_a_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENDISTILLER_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "audio"
     write(root / "a.wav", tone(1.0))
     write(root / "b.wav", tone(0.5))
     first = scan_source(cfg(root=str(root)), progress=False)
-    assert (root / ".gendistiller-scan.tsv").is_file()
+    assert len(list((tmp_path / "cache" / "scans").glob("scan-*.tsv"))) == 1
 
     monkeypatch.setattr(sources_mod, "inspect_file", _fail_if_called)
     again = scan_source(cfg(root=str(root)), progress=False)
@@ -138,8 +141,59 @@ def test_cache_folder_option(tmp_path):
     root = tmp_path / "audio"
     write(root / "a.wav", tone(0.5))
     scan_source(cfg(root=str(root), cache_dir=str(tmp_path / "cache")), progress=False)
-    assert not (root / ".gendistiller-scan.tsv").exists()
+    assert sorted(p.name for p in root.iterdir()) == ["a.wav"]
     assert len(list((tmp_path / "cache").glob("scan-*.tsv"))) == 1
+
+
+def test_scan_cache_stays_out_of_the_data_folder_even_if_writable(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENDISTILLER_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "audio"
+    write(root / "a.wav", tone(0.5))
+    root.chmod(0o555)  # read-only data (root ignores it: the check is that nothing is written)
+    try:
+        report = scan_source(cfg(root=str(root)), progress=False)
+    finally:
+        root.chmod(0o755)
+    assert len(report.entries) == 1
+    assert sorted(p.name for p in root.iterdir()) == ["a.wav"]
+    caches = list((tmp_path / "cache" / "scans").glob("scan-*.tsv"))
+    assert len(caches) == 1 and "a.wav" in caches[0].read_text()
+    other = tmp_path / "other"
+    write(other / "a.wav", tone(0.5))
+    scan_source(cfg(root=str(other)), progress=False)  # another folder, another cache file
+    assert len(list((tmp_path / "cache" / "scans").glob("scan-*.tsv"))) == 2
+
+
+def test_scan_cache_honours_the_umask(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENDISTILLER_CACHE", str(tmp_path / "cache"))
+    write(tmp_path / "audio" / "a.wav", tone(0.5))
+    old = os.umask(0o022)
+    try:
+        scan_source(cfg(root=str(tmp_path / "audio")), progress=False)
+    finally:
+        os.umask(old)
+    (cache,) = (tmp_path / "cache" / "scans").glob("scan-*.tsv")
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o644
+
+
+def test_a_symlink_loop_counts_every_file_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENDISTILLER_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "audio"
+    write(root / "a.wav", tone(0.5))
+    write(root / "b.wav", tone(0.5, seed=1))
+    (root / "sub").mkdir()
+    (root / "sub" / "up").symlink_to("..")  # a loop
+    (root / "copy.wav").symlink_to(root / "a.wav")  # the same file under another name
+    outside = tmp_path / "elsewhere"
+    write(outside / "c.wav", tone(0.5, seed=2))
+    (root / "linked").symlink_to(outside)  # a real folder reached only through a link
+    report = scan_source(cfg(root=str(root)), progress=False)
+    assert [e.path for e in report.entries] == [
+        str(root / "a.wav"),
+        str(root / "b.wav"),
+        str(root / "linked" / "c.wav"),
+    ]
+    assert report.summary().startswith("3 files: 3 usable")
 
 
 BAD_KINDS = {

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from safetensors.numpy import load_file
 from gendistiller.cli import main
 from gendistiller.export.extract import extract
 from gendistiller.export.fidelity import synthetic_speech
+from gendistiller.io import TMP_PREFIX
 from gendistiller.students import build_student, load_student
 
 
@@ -70,12 +72,13 @@ def test_resumes_without_redoing_finished_files(audio_dir, student_dir, tmp_path
     finished = out / "sub" / "c.npy"
     stamp = os.stat(finished).st_mtime_ns
     # An interrupted run: one output missing, its partial file left behind.
-    (out / "a.npy").rename(out / ".a.npy.partial")
+    partial = out / f"{TMP_PREFIX}a.npy.pid999999999.x.npy"  # its writer was killed
+    (out / "a.npy").rename(partial)
     capsys.readouterr()
     assert _features(audio_dir, out, student_dir) == 0
     assert "1 written, 2 already done, 2 skipped" in capsys.readouterr().out
     assert os.stat(finished).st_mtime_ns == stamp
-    assert (out / "a.npy").is_file() and not (out / ".a.npy.partial").exists()
+    assert (out / "a.npy").is_file() and not partial.exists()
     # Other settings would mix incompatible features in one folder: refused.
     assert _features(audio_dir, out, student_dir, "--layers", "1") == 2
     assert "other settings (layers)" in capsys.readouterr().err
@@ -124,3 +127,65 @@ def test_mistyped_model_path_is_named(audio_dir, tmp_path, capsys):
     assert _features(audio_dir, tmp_path / "out", tmp_path / "no-such-student") == 2
     assert f"{tmp_path / 'no-such-student'}: no such file or folder" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing claimed before the model loads
+
+
+def test_safetensors_match_npy_and_are_written_without_holding_the_result(student_dir, tmp_path):
+    import tracemalloc
+
+    from gendistiller.export.features import extract_folder
+
+    root = tmp_path / "long"
+    root.mkdir()
+    sf.write(root / "long.wav", synthetic_speech(120 * 16_000, seed=5), 16_000, subtype="FLOAT")
+    kwargs = dict(chunk_seconds=2.0, context_seconds=0.5, progress=False)
+    extract_folder(root, tmp_path / "npy", str(student_dir), **kwargs)
+    tracemalloc.start()
+    try:
+        extract_folder(root, tmp_path / "st", str(student_dir), fmt="safetensors", **kwargs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    want = np.load(tmp_path / "npy" / "long.npy")
+    got = load_file(tmp_path / "st" / "long.safetensors")
+    assert sorted(got) == [f"hidden_state_{i}" for i in range(want.shape[0])]
+    for i in range(want.shape[0]):
+        np.testing.assert_array_equal(got[f"hidden_state_{i}"], want[i])
+    from safetensors import safe_open
+
+    with safe_open(tmp_path / "st" / "long.safetensors", "np") as fh:
+        assert fh.metadata() == {"stride": "320", "sample_rate": "16000"}
+    assert peak < want.nbytes / 2  # the result was never assembled in memory
+
+
+def test_files_gone_or_truncated_after_listing_are_skipped_once_and_counted(
+    audio_dir, student_dir, tmp_path, capsys, monkeypatch
+):
+    import importlib
+
+    from gendistiller.data import sources
+
+    extract = importlib.import_module("gendistiller.export.extract")  # not the function
+    listed, read_header = sources.list_folder, extract.audio_info
+
+    def then_delete(*args, **kwargs):
+        files = listed(*args, **kwargs)
+        (audio_dir / "a.wav").unlink()  # gone between the listing and its read
+        return files
+
+    def then_truncate(path):
+        info = read_header(path)
+        if path.endswith("c.wav"):  # shorter than its header said, once read
+            Path(path).write_bytes(Path(path).read_bytes()[:5000])
+        return info
+
+    monkeypatch.setattr(sources, "list_folder", then_delete)
+    monkeypatch.setattr(extract, "audio_info", then_truncate)
+    out = tmp_path / "out"
+    assert _features(audio_dir, out, student_dir) == 0
+    captured = capsys.readouterr()
+    for name in ("a.wav", "c.wav"):
+        lines = [line for line in captured.err.splitlines() if name in line]
+        assert len(lines) == 1 and lines[0].startswith("skipping "), captured.err
+    assert "1 written" in captured.out and "4 skipped" in captured.out
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["b.npy", "features.json"]
+    assert not list(out.rglob(f"{TMP_PREFIX}*"))  # the partial output of c.wav is gone

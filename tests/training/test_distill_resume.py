@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import shutil
+import stat
 
 import lightning as L
 import pytest
@@ -11,6 +14,7 @@ import torch
 
 import gendistiller
 from gendistiller.errors import CheckpointError, ConfigError
+from gendistiller.io import DiskFullError
 from gendistiller.training.checkpoints import AtomicCheckpointIO, list_checkpoints, read_checkpoint
 from gendistiller.training.config import load_config
 from gendistiller.training.run import train
@@ -151,3 +155,37 @@ def test_checkpoints_are_read_without_unpickling_code(tmp_path):
     torch.save({"state_dict": {}, "global_step": 0, "loops": {}, "x": Payload()}, evil)
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         read_checkpoint(evil)
+
+
+def test_checkpoints_honour_the_umask_and_a_full_disk_keeps_the_previous_one(configs, monkeypatch):
+    cfg = configs("full", "trainer.max_steps=6")
+    real_save = torch.save
+    calls = []
+
+    def filling_save(obj, fh, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the checkpoint at step 4
+            fh.write(b"PK\x03\x04 part of a zip")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, fh, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", filling_save)
+    old = os.umask(0o022)
+    try:
+        with pytest.raises(DiskFullError, match=r"step-000000004\.ckpt: the disk is full"):
+            train(cfg)
+    finally:
+        os.umask(old)
+    folder = cfg.run_dir / "checkpoints"
+    assert [p.name for p in folder.iterdir()] == ["step-000000002.ckpt"]  # partial removed
+    assert read_checkpoint(folder / "step-000000002.ckpt")["global_step"] == 2
+    assert stat.S_IMODE((folder / "step-000000002.ckpt").stat().st_mode) == 0o644
+
+
+def test_last_k_are_kept_after_resuming_in_a_moved_run_folder(configs):
+    first = configs("m1", "trainer.max_steps=4")
+    train(first)
+    moved = first.run_dir.with_name("m2")
+    shutil.move(first.run_dir, moved)
+    train(configs("m2", "trainer.max_steps=8"))
+    assert [s for s, _ in list_checkpoints(moved / "checkpoints")] == [8, 6, 4]

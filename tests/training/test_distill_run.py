@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import shutil
 
 import lightning as L
 import pytest
@@ -12,6 +13,7 @@ import yaml
 
 import gendistiller
 from gendistiller import cli
+from gendistiller.errors import DataError
 from gendistiller.training.checkpoints import list_checkpoints, read_checkpoint
 from gendistiller.training.config import load_config
 from gendistiller.training.module import DistillationModule, NonFiniteLossError
@@ -199,3 +201,66 @@ def test_gradient_accumulation_counts_batches_and_steps(tiny_args, tmp_path):
     ckpt = read_checkpoint(cfg.run_dir / "checkpoints" / "step-000000003.ckpt")
     assert result.global_step == 3 and ckpt["global_step"] == 3
     assert ckpt["AudioDataModule"]["consumed"] == 6  # two batches per optimiser step
+
+
+class AtStep(L.Callback):
+    """Run ``action`` once, when the optimiser step reaches ``step`` (0: at train start)."""
+
+    def __init__(self, step, action):
+        self.step, self.action, self.done = step, action, False
+
+    def on_train_start(self, trainer, pl_module):
+        if self.step == 0:
+            self.action()
+            self.done = True
+
+    def on_train_batch_end(self, trainer, *args):
+        if not self.done and trainer.global_step == self.step:
+            self.action()
+            self.done = True
+
+
+def test_files_deleted_or_truncated_after_the_scan_are_skipped_once_and_counted(
+    tiny_args, speech_dir, tmp_path, caplog
+):
+    data = tmp_path / "data"
+    shutil.copytree(speech_dir, data)
+
+    def change_files():
+        (data / "utt00.flac").unlink()
+        truncated = data / "utt01.flac"
+        truncated.write_bytes(truncated.read_bytes()[:2000])
+
+    cfg = load_config("tiny", tiny_args("trainer.max_steps=12", f"data.root={data}"))
+    with caplog.at_level(logging.WARNING, logger="gendistiller"):
+        result = train(cfg, callbacks=[AtStep(0, change_files)])
+    assert result.global_step == 12
+    assert "2 more skipped when loaded" in result.data_summary
+    for name in ("utt00.flac", "utt01.flac"):
+        warnings = [r for r in caplog.records if name in r.getMessage()]
+        assert len(warnings) == 1, name
+        assert warnings[0].getMessage().startswith(f"skipping {data / name}:")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_data_folder_that_vanishes_mid_run_stops_with_one_line_and_keeps_the_checkpoint(
+    tiny_args, speech_dir, tmp_path, workers
+):
+    data = tmp_path / "data"
+    shutil.copytree(speech_dir, data)
+    cfg = load_config(
+        "tiny",
+        tiny_args(
+            "trainer.max_steps=40",
+            "checkpoint.every_n_steps=2",
+            f"data.num_workers={workers}",
+            f"data.root={data}",
+        ),
+    )
+    with pytest.raises(DataError, match="no usable audio left") as err:
+        train(cfg, callbacks=[AtStep(2, lambda: shutil.rmtree(data))])
+    assert "\n" not in str(err.value) and str(data) in str(err.value)
+    # workers may still hand over batches they loaded before: the run stops when they run out
+    steps = [s for s, _ in list_checkpoints(cfg.run_dir / "checkpoints")]
+    assert steps and steps[0] < 40
+    assert read_checkpoint(cfg.run_dir / "checkpoints" / f"step-{steps[0]:09d}.ckpt")

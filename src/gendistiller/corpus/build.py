@@ -15,9 +15,7 @@ import importlib.metadata
 import json
 import multiprocessing as mp
 import os
-import shutil
 import time
-import uuid
 from pathlib import Path
 
 from tqdm import tqdm
@@ -38,16 +36,15 @@ from gendistiller.corpus.phones import PHONES
 from gendistiller.corpus.plan import CorpusSize, PlannedUtterance, get_size, plan_corpus
 from gendistiller.corpus.synth import SynthResult, synthesize_speaker
 from gendistiller.errors import ConfigError
+from gendistiller.io import atomic_dir, cache_home, remove_stale_temps
 
 # Bump when anything changes what a given size and seed produce (texts, voices, levels...).
 GENERATOR_VERSION = 1
-CACHE_ENV = "GENDISTILLER_CACHE"
 
 
 def cache_root() -> Path:
     """``$GENDISTILLER_CACHE/corpus``, else ``~/.cache/gendistiller/corpus``."""
-    base = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gendistiller"
-    return Path(base) / "corpus"
+    return cache_home("corpus")
 
 
 def settings_of(size: str | CorpusSize, seed: int) -> dict:
@@ -116,20 +113,15 @@ def build_corpus(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out}: exists and is not a corpus folder; choose a new or empty folder")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_builds(out)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    remove_stale_temps(out.parent, out.name)  # builds of ``out`` that were killed
     try:
-        tmp.mkdir()
-        _build_into(tmp, settings, key, workers, progress)
-        with contextlib.suppress(OSError):
-            out.rmdir()  # an empty folder given as destination
-        try:
-            tmp.rename(out)
-        except OSError:
-            if not is_corpus(out):  # another process finished the same corpus first: use it
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_dir(out, replace=False) as tmp:
+            _build_into(tmp, settings, key, workers, progress)
+            with contextlib.suppress(OSError):
+                out.rmdir()  # an empty folder given as destination
+    except OSError:
+        if not is_corpus(out):  # another process finished the same corpus first: use it
+            raise
     return load_corpus(out)
 
 
@@ -216,18 +208,6 @@ def _worker_context() -> mp.context.BaseContext:
         ctx.set_forkserver_preload(["gendistiller.corpus.synth"])
         return ctx
     return mp.get_context("spawn")
-
-
-def _remove_stale_builds(out: Path) -> None:
-    """Delete temporary folders of killed builds of ``out`` (their process is gone)."""
-    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            pid = int(tmp.name.rsplit(".tmp-", 1)[1].split("-")[0])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(tmp, ignore_errors=True)
-        except (ValueError, IndexError, PermissionError):
-            continue
 
 
 def _cpu_count() -> int:

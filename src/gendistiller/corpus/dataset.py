@@ -14,6 +14,7 @@ from gendistiller.audio import load_audio
 from gendistiller.corpus.manifest import MANIFEST_NAME, Utterance, read_corpus_manifest
 from gendistiller.corpus.speakers import Speaker
 from gendistiller.errors import ConfigError, DataError
+from gendistiller.io import atomic_open
 
 INFO_NAME = "corpus.json"
 FORMAT_VERSION = 1
@@ -78,14 +79,11 @@ class Corpus:
         paths relative to the corpus root), written atomically. Default: the training speakers only, so that probes are scored
         on speakers the student never heard."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
+        with atomic_open(path, "w") as fh:
             writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
             writer.writerow(["path", "num_samples"])
             for r in self.split(task, split):
                 writer.writerow([r.path, r.num_samples])
-        tmp.replace(path)
         return path
 
     def audio_path(self, record: Utterance) -> Path:

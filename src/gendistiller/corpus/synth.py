@@ -7,14 +7,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from gendistiller.audio import SAMPLE_RATE, check_waveform, resample
+from gendistiller.audio import SAMPLE_RATE, check_waveform, resample, write_audio
 from gendistiller.corpus.espeak import VoiceSettings, engine
 from gendistiller.corpus.phones import UnknownPhoneError, to_phones
 from gendistiller.corpus.plan import PlannedUtterance
@@ -63,13 +61,10 @@ def synthesize_speaker(job: tuple[list[PlannedUtterance], str]) -> list[SynthRes
         raw = espeak.synthesize(utt.text, seed=utt.seed)
         path = Path(root) / utt.path
         samples, speech_rms = _finish(raw, espeak.sample_rate, spk.peak_db, utt.seed, path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # int16 is written as is so that the recorded hash is that of the file's samples.
-        # Encoding in memory skips libsndfile's fsync on close (a third of the build time);
-        # whole-corpus atomicity comes from building in a temporary folder.
-        buffer = io.BytesIO()
-        sf.write(buffer, samples, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-        path.write_bytes(buffer.getvalue())
+        # No fsync per file (a third of the build time): whole-corpus atomicity and
+        # nothing is reused before the whole folder is renamed into place.
+        write_audio(path, samples, SAMPLE_RATE, subtype="PCM_16", sync=False)
         peak = int(np.abs(samples.astype(np.int32)).max())
         results.append(
             SynthResult(

@@ -1,9 +1,13 @@
 """Scan results cached on disk, so a large corpus is decoded once, not at every start.
 
-One TSV per data folder (paths are stored relative to it): ``relative path, size, mtime_ns, level, num_samples, sample_rate,
-problem``. An entry is reused while the file's size and mtime are unchanged and it was
-checked at least as thoroughly as asked (``full`` covers ``header``). The file lives
-next to the data when that folder is writable, else under ``~/.cache/gendistiller``.
+One TSV per data folder (paths are stored relative to it): ``relative path, size,
+mtime_ns, level, num_samples, sample_rate, problem``. An entry is reused while the file's
+size and mtime are unchanged and it was checked at least as thoroughly as asked (``full``
+covers ``header``). The cache never goes into the data folder, which is often shared or
+read-only: it lives in the cache folder (``$GENDISTILLER_CACHE/scans``, else
+``~/.cache/gendistiller/scans``; ``data.cache_dir`` overrides), one file per data
+folder, named by a fingerprint of the folder's resolved path. A cache that cannot be
+read or written only costs a rescan, never the run.
 """
 
 from __future__ import annotations
@@ -11,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gendistiller.io import cache_home, write_text
+
 log = logging.getLogger(__name__)
 
-CACHE_NAME = ".gendistiller-scan.tsv"
 _HEADER = "# gendistiller scan cache v1"
 LEVELS = {"header": 1, "full": 2}
 
@@ -44,10 +48,8 @@ class ScanCache:
             self._read(path)
 
     @classmethod
-    def for_root(cls, base: Path, cache_dir: str = "", enabled: bool = True) -> ScanCache:
-        if not enabled:
-            return cls(None, base)
-        return cls(_cache_path(base, cache_dir), base)
+    def for_root(cls, base: Path, cache_dir: str = "") -> ScanCache:
+        return cls(cache_path(base, cache_dir), base)
 
     def lookup(self, path: str, level: str) -> CachedScan | None:
         hit = self.entries.get(self._key(path))
@@ -93,11 +95,7 @@ class ScanCache:
                 )
             )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".scan.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write("\n".join(lines) + "\n")
-            os.replace(tmp, self.path)
+            write_text(self.path, "\n".join(lines) + "\n")
             self.dirty = False
         except OSError as err:  # a cache that cannot be written only costs time
             log.warning("could not write scan cache %s (%s)", self.path, err.strerror)
@@ -130,13 +128,11 @@ class ScanCache:
                 continue
 
 
-def _cache_path(base: Path, cache_dir: str) -> Path:
+def cache_path(base: Path, cache_dir: str = "") -> Path:
+    """Where the scan cache of data folder ``base`` goes (see the module docstring)."""
     digest = hashlib.sha1(str(base.resolve()).encode()).hexdigest()[:16]
-    if cache_dir:
-        return Path(cache_dir).expanduser() / f"scan-{digest}.tsv"
-    if os.access(base, os.W_OK):
-        return base / CACHE_NAME
-    return Path("~/.cache/gendistiller/scans").expanduser() / f"scan-{digest}.tsv"
+    folder = Path(cache_dir).expanduser() if cache_dir else cache_home("scans")
+    return folder / f"scan-{digest}.tsv"
 
 
 def _clean(text: str) -> str:

@@ -97,17 +97,30 @@ def scan_source(cfg: DataConfig, *, progress: bool = True) -> ScanReport:
 
 
 def list_folder(root: Path, extensions: Iterable[str] = (), *, progress: bool = False) -> list[str]:
-    """Audio files under ``root``, recursively, sorted; hidden files and folders are ignored."""
+    """Audio files under ``root``, recursively, sorted; hidden files and folders are ignored.
+
+    Links to folders are followed (datasets are often linked in), but each real folder is
+    walked once, so a link loop ends and a folder linked twice counts once; a file reached
+    under several names (links) counts once too, under its first name in sorted order."""
     suffixes = {("." + e.lower().lstrip(".")) for e in extensions} or AUDIO_SUFFIXES
-    found: list[str] = []
+    by_real: dict[str, str] = {}
+    walked: set[str] = set()
     with tqdm(desc="listing audio", unit=" files", disable=not progress, leave=False) as bar:
         for folder, dirs, files in os.walk(root, followlinks=True):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            walked.add(os.path.realpath(folder))
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith(".") and os.path.realpath(os.path.join(folder, d)) not in walked
+            )
+            walked.update(os.path.realpath(os.path.join(folder, d)) for d in dirs)
             for name in files:
                 if not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes:
-                    found.append(os.path.join(folder, name))
+                    path = os.path.join(folder, name)
+                    real = os.path.realpath(path)
+                    by_real[real] = min(path, by_real.get(real, path))
             bar.update(len(files))
-    return sorted(found)
+    return sorted(by_real.values())
 
 
 def list_librispeech(root: Path, subsets: Iterable[str], *, progress: bool = False) -> list[str]:

@@ -3,24 +3,16 @@ tables that link the figures) and the PNG figures."""
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 
+from gendistiller import io
 from gendistiller.evaluation.probes import TASKS
 
 
 def write_json(path: str | os.PathLike, data: Mapping) -> None:
     """Atomic JSON write (a killed run never leaves half a report)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
-        fh.write("\n")
-    os.replace(tmp, path)
+    io.write_json(path, data, indent=1)
 
 
 def table(header: list[str], rows: list[list[str]], align: str = "") -> str:
@@ -147,7 +139,7 @@ def write_markdown(path: str | os.PathLike, report: Mapping) -> None:
     if report.get("efficiency"):
         out += ["## Efficiency", "", efficiency_table(report["efficiency"]), ""]
         out += [f"![efficiency]({report['plots']['efficiency']})", ""]
-    Path(path).write_text("\n".join(out), encoding="utf-8")
+    io.write_text(path, "\n".join(out))
 
 
 def _fidelity_section(report: Mapping) -> list[str]:

@@ -5,6 +5,12 @@ reloaded and compared with the student, the ONNX model is run by onnxruntime on 
 batch of random lengths between 1 and 20 s, and the int8 model's per-layer cosine against
 the fp32 student and its speed against the fp32 ONNX model are measured. The figures are
 printed and saved to ``OUT_DIR/export.json``.
+
+``OUT_DIR`` may be new, empty, or a previous export (``export.json`` and the files it
+lists), which is replaced as a whole. Any other folder with files in it is refused, unless ``--overwrite``:
+then the exported files replace those of the same names and the others are left alone.
+The export is written beside ``OUT_DIR`` and moved in once complete, so a failure (a full
+disk included) leaves ``OUT_DIR`` as it was; the report lists only the files written.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import Any
 
 import torch
 
-from gendistiller.errors import GenDistillerError
+from gendistiller.errors import ConfigError, GenDistillerError
+from gendistiller.io import atomic_dir, remove_stale_temps, write_json
 from gendistiller.students.base import StudentModel
 
 FORMATS = ("transformers", "onnx", "onnx-int8")
@@ -36,17 +43,54 @@ def export_student(
     weight_type: str = "uint8",
     verify: bool = True,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write ``student`` to ``out_dir`` in format ``fmt``; returns (and saves) the report.
 
-    Raises :class:`GenDistillerError` when a check misses its target (files are kept)."""
+    Raises :class:`ConfigError` for a folder that is neither empty nor a previous export
+    (unless ``overwrite``), :class:`GenDistillerError` when a check misses its target
+    (files are kept)."""
     if fmt not in FORMATS:
         raise GenDistillerError(
             f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}"
         )
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    student = student.eval()
+    merge = check_destination(out, overwrite)
+    remove_stale_temps(out.parent, out.name)
+    with atomic_dir(out, merge=merge) as stage:
+        report, failures = _export_into(stage, student.eval(), fmt, weight_type, verify, seed)
+    if failures:
+        raise GenDistillerError(f"export to {out} failed its check: {'; '.join(failures)}")
+    return report
+
+
+def check_destination(out: Path, overwrite: bool) -> bool:
+    """Whether the export must be merged into ``out`` (a folder of someone else's files,
+    with ``overwrite``) rather than replace it; refuses such a folder without."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder; choose a folder to export to")
+    foreign = out.is_dir() and any(out.iterdir()) and not _previous_export(out)
+    if foreign and not overwrite:
+        raise ConfigError(
+            f"{out}: not empty and not a previous export; choose a new or empty folder,"
+            " or pass --overwrite to write into it"
+        )
+    return foreign
+
+
+def _previous_export(out: Path) -> bool:
+    """``out`` holds an export report and only the files it lists: replacing the folder
+    as a whole loses nothing else."""
+    try:
+        listed = set(json.loads((out / REPORT_FILE).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(p.name in listed | {REPORT_FILE} and p.is_file() for p in out.iterdir())
+
+
+def _export_into(
+    out: Path, student: StudentModel, fmt: str, weight_type: str, verify: bool, seed: int
+) -> tuple[dict[str, Any], list[str]]:
     report: dict[str, Any] = {"format": fmt, "model": type(student).__name__}
     failures: list[str] = []
     if fmt == "transformers":
@@ -62,10 +106,8 @@ def export_student(
                 failures.append(f"reloaded model differs by {diff:.2e} (values up to {scale:.1f})")
     else:
         _export_onnx(student, out, fmt, weight_type, verify, seed, report, failures)
-    (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
-    if failures:
-        raise GenDistillerError(f"export to {out} failed its check: {'; '.join(failures)}")
-    return report
+    write_json(out / REPORT_FILE, report)
+    return report, failures
 
 
 def _export_onnx(
@@ -140,7 +182,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="STUDENT",
         help="saved student folder, run folder, or a preset (random weights, seed 0)",
     )
-    parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write")
+    parser.add_argument(
+        "out_dir", metavar="OUT_DIR", help="folder to write (new, empty or a previous export)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into OUT_DIR even if it holds other files (same names replaced, others kept)",
+    )
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -173,7 +222,12 @@ def run(args: argparse.Namespace) -> int:
             "student folder, a run folder or a student preset"
         )
     report = export_student(
-        student, args.out_dir, args.format, weight_type=args.int8_weights, verify=not args.no_verify
+        student,
+        args.out_dir,
+        args.format,
+        weight_type=args.int8_weights,
+        verify=not args.no_verify,
+        overwrite=args.overwrite,
     )
     for line in describe(report):
         print(line)

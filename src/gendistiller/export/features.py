@@ -3,8 +3,8 @@
 ``OUT_DIR`` mirrors ``IN_DIR``: ``IN_DIR/a/b.flac`` -> ``OUT_DIR/a/b.npy`` (one float array
 ``[layers, frames, hidden]``, written through a memory map so hours of audio need no
 memory) or ``OUT_DIR/a/b.safetensors`` (one ``[frames, hidden]`` tensor per layer, keys
-``hidden_state_<i>``). Each file is written to a hidden partial file and renamed when
-complete, so an interrupted run leaves no half-written outputs, and a rerun skips the
+``hidden_state_<i>``, also written through a memory map). Each file is written to a hidden
+temporary file and renamed when complete, so an interrupted run leaves no half-written outputs, and a rerun skips the
 files that are done. ``OUT_DIR/features.json`` records the settings; a rerun with other
 settings is refused rather than mixing features. Unreadable audio is skipped with one
 line naming the file and the problem, and counted in the summary.
@@ -28,6 +28,7 @@ from gendistiller.encoders.resolve import load_encoder
 from gendistiller.errors import ConfigError, DataError
 from gendistiller.export.extract import ChunkedStates
 from gendistiller.export.models import resolve_layers
+from gendistiller.io import atomic_path, remove_stale_temps, write_json
 
 FORMATS = ("npy", "safetensors")
 DTYPES = ("float32", "float16")
@@ -119,35 +120,47 @@ def extract_folder(
 
 
 def _write(states: ChunkedStates, target: Path, fmt: str, dtype: np.dtype) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        if fmt == "npy":
-            array = None
-            for first, part in states:
-                if array is None:
-                    shape = (part.shape[0], states.num_frames, part.shape[2])
-                    array = np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape)
-                array[:, first : first + part.shape[1]] = part
-            array.flush()
-            del array
-        else:
-            from safetensors.numpy import save_file
+    """Fill the output file chunk by chunk through a memory map, in either format, so
+    memory holds one chunk, never the whole result."""
+    remove_stale_temps(target.parent, target.name)  # from a run that was killed
+    with atomic_path(target) as partial:
+        array = None
+        for first, part in states:
+            if array is None:
+                shape = (part.shape[0], states.num_frames, part.shape[2])
+                array = _open_output(partial, fmt, dtype, shape, states)
+            array[:, first : first + part.shape[1]] = part
+        array.flush()
+        del array
 
-            parts = list(states)
-            stacked = np.concatenate([p for _, p in parts], axis=1).astype(dtype)
-            tensors = {
-                f"hidden_state_{i}": np.ascontiguousarray(s)
-                for i, s in zip(states.layers, stacked, strict=True)
-            }
-            save_file(
-                tensors,
-                str(partial),
-                metadata={"stride": str(states.stride), "sample_rate": "16000"},
-            )
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+
+def _open_output(
+    path: Path, fmt: str, dtype: np.dtype, shape: tuple[int, int, int], states: ChunkedStates
+) -> np.memmap:
+    if fmt == "npy":
+        return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    # safetensors' own writers need every tensor in memory, and copy it once more into
+    # bytes. The format is an 8-byte header length, a JSON header, then the tensors back
+    # to back: with ``hidden_state_<i>`` in layer order the data is one [layers, frames,
+    # hidden] array, which can be memory-mapped and filled like the npy file.
+    layers, frames, hidden = shape
+    size = frames * hidden * dtype.itemsize
+    header: dict = {"__metadata__": {"stride": str(states.stride), "sample_rate": "16000"}}
+    for n, layer in enumerate(states.layers):
+        header[f"hidden_state_{layer}"] = {
+            "dtype": _SAFETENSORS_DTYPES[dtype.name],
+            "shape": [frames, hidden],
+            "data_offsets": [n * size, (n + 1) * size],
+        }
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as safetensors writes it
+    with open(path, "wb") as fh:
+        fh.write(len(text).to_bytes(8, "little") + text)
+        fh.truncate(8 + len(text) + layers * size)  # room for the data (sparse until filled)
+    return np.memmap(path, dtype=dtype, mode="r+", offset=8 + len(text), shape=shape)
+
+
+_SAFETENSORS_DTYPES = {"float32": "F32", "float16": "F16"}
 
 
 def _skip(report: FeaturesReport, path: str, problem: str, bar) -> None:
@@ -178,7 +191,7 @@ def _claim(out: Path, settings: dict) -> None:
                 "use another output folder or the same settings"
             )
         return
-    record.write_text(json.dumps(settings, indent=2) + "\n")
+    write_json(record, settings)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

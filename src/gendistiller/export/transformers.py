@@ -24,6 +24,7 @@ import torch
 from transformers import HubertConfig, HubertModel
 
 from gendistiller.errors import CheckpointError
+from gendistiller.io import write_text
 from gendistiller.students.base import StudentModel
 from gendistiller.students.weights import map_state_dict
 
@@ -75,11 +76,17 @@ def export_transformers(student: StudentModel, out_dir: str | os.PathLike) -> li
     """Write ``student`` as a transformers checkpoint folder; returns the files written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    before = _mtimes(out)
     if student.export_kind not in _WRITERS:
         raise CheckpointError(f"cannot export {type(student).__name__} to transformers")
     _WRITERS[student.export_kind](student, out)
-    (out / "README.md").write_text(model_card(student), encoding="utf-8")
-    return sorted(p.name for p in out.iterdir() if p.is_file())
+    write_text(out / "README.md", model_card(student))
+    # only what this call wrote, not what the folder held before
+    return sorted(name for name, mtime in _mtimes(out).items() if before.get(name) != mtime)
+
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
 
 
 def reloaded_states(
@@ -102,7 +109,7 @@ def _write_remote_code(student: StudentModel, out: Path) -> None:
     config_file = out / "config.json"
     config = json.loads(config_file.read_text())
     config["auto_map"] = auto_map(type(student.config), type(student))
-    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    write_text(config_file, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def _reload_hubert(out: Path, wave: torch.Tensor):

@@ -8,7 +8,6 @@ batches are a function of (seed, step), and checkpoints are written atomically.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from gendistiller.corpus import default_corpus, load_corpus
+from gendistiller.io import atomic_dir, atomic_path, remove_stale_temps, write_json
 from gendistiller.pretraining.config import PretrainConfig
 from gendistiller.pretraining.data import MaskedCrops
 from gendistiller.pretraining.module import MaskedPredictionModule
@@ -90,7 +90,7 @@ def pretrain(
     start = time.perf_counter()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
+    write_json(out / "config.json", to_dict(cfg))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     corpus = (
@@ -112,7 +112,8 @@ def pretrain(
             max_frames=cfg.kmeans_frames,
             standardize=cfg.standardize_mfcc,
         )
-        codebook.save(codebook_path)
+        with atomic_path(codebook_path) as tmp:
+            codebook.save(tmp)
     labels = [codebook.assign(f) for f in feats]
 
     module = _Module(cfg, waves, labels)
@@ -158,7 +159,8 @@ def save_teacher(module: MaskedPredictionModule, dest: Path) -> Path:
     """The encoder alone, in fp16 (half the size; loaded back as fp32)."""
     encoder = module.encoder
     state = {k: v.detach().to(torch.float16).clone() for k, v in encoder.state_dict().items()}
-    dest.mkdir(parents=True, exist_ok=True)
-    encoder.config.save_pretrained(dest)
-    save_torch(state, str(dest / "model.safetensors"), metadata={"format": "pt"})
+    remove_stale_temps(dest.parent, dest.name)
+    with atomic_dir(dest) as tmp:
+        encoder.config.save_pretrained(tmp)
+        save_torch(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     return dest

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,12 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from gendistiller.errors import CheckpointError, one_line
+from gendistiller.io import atomic_open, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
 CKPT_DIR = "checkpoints"
 _NAME = re.compile(r"^step-(\d+)\.ckpt$")
-_TMP_PREFIX = ".tmp-"
 
 
 def checkpoint_name(step: int) -> str:
@@ -38,19 +37,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
     ) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TMP_PREFIX}{path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                torch.save(checkpoint, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        with atomic_open(path, "wb") as fh:
+            torch.save(checkpoint, fh)
 
     def load_checkpoint(
         self, path: Any, map_location: Any = None, weights_only: bool | None = None
@@ -92,13 +80,20 @@ def find_resume_checkpoint(folder: Path) -> tuple[Path, dict[str, Any]] | None:
 
 def remove_stale_temp_files(folder: Path) -> None:
     """Temp files left by a save that was killed before its rename."""
-    if folder.is_dir():
-        for p in folder.glob(f"{_TMP_PREFIX}*"):
-            p.unlink(missing_ok=True)
+    remove_stale_temps(folder)
 
 
 class PeriodicCheckpoint(L.Callback):
-    """Save every ``every_n_steps`` optimiser steps and at the end; keep the last ``keep_last``."""
+    """Save every ``every_n_steps`` optimiser steps and at the end; keep the last ``keep_last``.
+
+    Not Lightning's ``ModelCheckpoint`` (tried with ``monitor="step"``, ``save_top_k``,
+    ``every_n_train_steps``): its retention only knows the files recorded in the
+    checkpoint's own callback state, so a run folder that was moved or copied before a
+    resume keeps every older checkpoint for good (``keep_last=3`` left 4 files in the
+    resume test); it saves at the end of training only through private members
+    (``_save_topk_checkpoint``, ``_last_global_step_saved``), and warns at every resume
+    that the folder is not empty. Retention here is by the files on disk.
+    """
 
     def __init__(self, folder: Path, every_n_steps: int, keep_last: int):
         self.folder = Path(folder)
@@ -129,16 +124,3 @@ class PeriodicCheckpoint(L.Callback):
             for _, old in list_checkpoints(self.folder)[self.keep_last :]:
                 old.unlink(missing_ok=True)
         return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not supported here (e.g. Windows): the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

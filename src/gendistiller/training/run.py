@@ -9,8 +9,6 @@ mistake costs seconds. The run folder holds ``config.yaml`` (resolved), ``checkp
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from gendistiller.data.module import AudioDataModule
 from gendistiller.data.sources import scan_source
 from gendistiller.errors import CheckpointError, ConfigError, GenDistillerError, one_line
+from gendistiller.io import atomic_dir, remove_stale_temps, write_text
 from gendistiller.training.checkpoints import (
     CKPT_DIR,
     AtomicCheckpointIO,
@@ -220,29 +219,20 @@ def check_compatible(
 
 
 def write_config(cfg: DistillConfig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(
+    write_text(
+        path,
         "# Resolved config of this run: gendistiller distill --config "
         + str(path)
         + "\n"
         + yaml.safe_dump(to_dict(cfg), sort_keys=False),
-        encoding="utf-8",
     )
-    os.replace(tmp, path)
 
 
 def export_student(student: Any, dest: Path) -> None:
     """``save_pretrained`` into a temp folder, then swap it in: never a half-written student."""
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    old = dest.with_name(f".{dest.name}.old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    student.save_pretrained(str(tmp))
-    if dest.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dest, old)
-    os.replace(tmp, dest)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_stale_temps(dest.parent, dest.name)
+    with atomic_dir(dest) as tmp:
+        student.save_pretrained(str(tmp))
 
 
 def _unwrap_worker_error(err: GenDistillerError) -> GenDistillerError:

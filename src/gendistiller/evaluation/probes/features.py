@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from safetensors.torch import save_file
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from gendistiller import io
 from gendistiller.audio import audio_info
 from gendistiller.evaluation.probes.data import Example
 from gendistiller.evaluation.superb import Upstream
@@ -132,7 +132,8 @@ class FeatureStore:
         if self.root is None:
             self._memory[shard] = tensors
         else:
-            save_file(tensors, str(self.root / f"{shard}.safetensors"))
+            with io.atomic_path(self.root / f"{shard}.safetensors") as tmp:
+                save_file(tensors, str(tmp))
         self.items.update(entries)
         if self.root is not None:
             self._write_index()
@@ -164,10 +165,7 @@ class FeatureStore:
                 k: [v.shard, v.row, v.offset, v.length, v.has_frames] for k, v in self.items.items()
             },
         }
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".index.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(index, fh)
-        os.replace(tmp, self.root / INDEX_NAME)
+        io.write_json(self.root / INDEX_NAME, index, indent=None)
 
 
 def build_store(
