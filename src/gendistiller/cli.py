@@ -35,7 +35,7 @@ COMMANDS: list[tuple[str, str, str]] = [
         "gendistiller.export.features",
         "hidden states of every audio file in a folder (any length, resumable)",
     ),
-    ("evaluate", "gendistiller.evaluation.evaluate", "compare models: fidelity, probes, cost"),
+    ("evaluate", "gendistiller.evaluation.evaluate_cli", "compare models: fidelity, probes, cost"),
     ("benchmark", "gendistiller.evaluation.benchmark", "params, MACs, CPU latency, RTF, memory"),
     (
         "reproduce",

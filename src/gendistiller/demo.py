@@ -15,48 +15,58 @@ import argparse
 import time
 from pathlib import Path
 
+from gendistiller.config import ConfigModel, Field, add_flags, from_flags
+from gendistiller.evaluation.evaluate_config import Tasks
 from gendistiller.teachers import EMBEDDED
 
 
+class DemoConfig(ConfigModel):
+    """Options of ``gendistiller demo`` (its flags are generated from these fields)."""
+
+    out: str = Field("runs/demo", description="folder for the run, the student and the report")
+    steps: int | None = Field(
+        None, ge=1, description="distillation steps (default: the demo recipe's)"
+    )
+    corpus_size: str = Field("default", description="offline corpus size (tiny, small, default)")
+    tasks: Tasks = Field(
+        default_factory=lambda: ["pr", "ks", "sid", "ic", "asr"], description="probes to run"
+    )
+    progress: bool = Field(
+        True, description="show progress bars", json_schema_extra={"flag": "--quiet"}
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--out", default="runs/demo", help="folder for the run, the student and the report"
-    )
-    parser.add_argument(
-        "--steps", type=int, default=None, help="distillation steps (default: the demo recipe's)"
-    )
-    parser.add_argument(
-        "--corpus-size", default="default", help="offline corpus size (tiny, small, default)"
-    )
-    parser.add_argument("--tasks", default="pr,ks,sid,ic,asr", help="probes to run")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_flags(parser, DemoConfig)
 
 
 def run(args: argparse.Namespace) -> int:
+    return demo(from_flags(DemoConfig, args))
+
+
+def demo(opts: DemoConfig) -> int:
     from gendistiller.corpus import default_corpus
     from gendistiller.evaluation.evaluate import EvaluateConfig, evaluate
-    from gendistiller.evaluation.probes import parse_tasks
     from gendistiller.training.cli import setup_logging
     from gendistiller.training.config import load_config
     from gendistiller.training.run import train
 
     setup_logging()
     start = time.perf_counter()
-    out = Path(args.out)
-    progress = not args.quiet
-    tasks = parse_tasks(args.tasks)
+    out = Path(opts.out)
 
-    print(f"[1/3] offline corpus ({args.corpus_size})", flush=True)
-    corpus = default_corpus(size=args.corpus_size, progress=progress)
+    print(f"[1/3] offline corpus ({opts.corpus_size})", flush=True)
+    corpus = default_corpus(size=opts.corpus_size, progress=opts.progress)
     manifest = corpus.write_manifest(out / "train_manifest.tsv")
 
     teacher_spec = EMBEDDED
-    overrides = [f"data.manifest={manifest}", f"data.root={corpus.root}", f"run.dir={out / 'run'}"]
-    overrides.append(f"teacher.spec={teacher_spec}")
-    if args.steps:
-        overrides.append(f"trainer.max_steps={args.steps}")
-    overrides.append(f"trainer.progress_bar={'true' if progress else 'false'}")
-    cfg = load_config("demo", overrides)
+    steps = {"max_steps": opts.steps} if opts.steps else {}
+    cfg = load_config("demo").merged(
+        run={"dir": out / "run"},
+        teacher={"spec": teacher_spec},
+        data={"manifest": manifest, "root": corpus.root},
+        trainer={"progress_bar": opts.progress, **steps},
+    )
 
     print(
         f"[2/3] distil {teacher_spec} -> GenDistiller ({cfg.trainer.max_steps} steps)", flush=True
@@ -68,16 +78,16 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(
         EvaluateConfig(
             models={"teacher": teacher_spec, "student": str(result.student_dir)},
-            out=str(report_dir),
-            tasks=tasks,
-            corpus=str(corpus.root),
+            out=report_dir,
+            tasks=opts.tasks,
+            corpus=corpus.root,
             teacher="teacher",
-            progress=progress,
+            progress=opts.progress,
             command="gendistiller demo",
         )
     )
     print()
-    print(summary(report, tasks))
+    print(summary(report, opts.tasks))
     print(f"\nstudent: {result.student_dir}")
     print(f"report:  {report_dir / 'report.md'}")
     print(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")

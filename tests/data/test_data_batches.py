@@ -112,7 +112,7 @@ def test_file_broken_after_the_scan_is_replaced_and_warned_once(tmp_path, caplog
     report = ScanReport(entries=entries)
     Path(entries[2].path).write_bytes(b"garbage now")
     data = AudioDataModule(
-        report, DataConfig(batch_size=6, max_samples=4000, num_workers=0), seed=0
+        report, DataConfig(batch_size=6, max_samples=4000, min_samples=4000, num_workers=0), seed=0
     )
     loader = data.train_dataloader()
     with caplog.at_level(logging.WARNING, logger="gendistiller"):

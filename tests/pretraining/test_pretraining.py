@@ -116,8 +116,8 @@ def test_killed_run_resumes_exactly(tmp_path, tiny_corpus):
 
 
 def test_bad_option_is_named():
+    from gendistiller.config import build
     from gendistiller.errors import ConfigError
-    from gendistiller.training.schema import from_dict
 
     with pytest.raises(ConfigError, match="mask_prob"):
-        from_dict(PretrainConfig, {"mask_prob": 1.5})
+        build(PretrainConfig, {"mask_prob": 1.5})

@@ -65,3 +65,16 @@ def test_unknown_scale_or_variant_is_one_clear_error():
     with pytest.raises(ConfigError, match="no-such"):
         select_variants(["gendistiller", "no-such"])
     assert [v.name for v in select_variants(["no-skip", BASELINE])] == [BASELINE, "no-skip"]
+
+
+def test_reproduce_options_are_checked_up_front():
+    from gendistiller.reproduce.plan import ReproduceConfig
+
+    cfg = ReproduceConfig(variants="no-skip,distilhubert", scale="smoke")
+    assert (
+        cfg.variants == ["no-skip", "distilhubert"] and str(cfg.out_dir) == "runs/reproduce-smoke"
+    )
+    with pytest.raises(ConfigError, match=r"^variants: unknown no-such"):
+        ReproduceConfig(variants=["no-such"])
+    with pytest.raises(ConfigError, match=r"^workers: must be >= 1"):
+        ReproduceConfig(workers=0)

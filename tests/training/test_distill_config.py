@@ -6,10 +6,10 @@ import pytest
 import yaml
 
 from gendistiller import cli
+from gendistiller.config import build, describe
 from gendistiller.errors import ConfigError
 from gendistiller.training import run as run_mod
 from gendistiller.training.config import DistillConfig, load_config, recipe_names
-from gendistiller.training.schema import describe, from_dict
 
 PAPER_RECIPES = [
     "gendistiller-wavlm-base-plus",
@@ -44,7 +44,7 @@ def test_shipped_recipes():
 
 
 def test_defaults_are_the_baseline_recipe():
-    cfg = from_dict(DistillConfig, {})
+    cfg = build(DistillConfig, {})
     assert (cfg.optim.lr, cfg.optim.betas, cfg.optim.warmup_ratio) == (2e-4, (0.9, 0.98), 0.07)
     assert (cfg.trainer.gradient_clip_val, cfg.data.max_samples, cfg.data.batch_size) == (
         5.0,

@@ -2,76 +2,82 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
+from pydantic import model_validator
+
+from gendistiller.config import CommaList, ConfigModel, Field, FieldError
 from gendistiller.errors import ConfigError
-from gendistiller.training.schema import option
 
 LIBRISPEECH_960H = ["train-clean-100", "train-clean-360", "train-other-500"]
 
 
-@dataclass
-class DataConfig:
-    source: str = option(
+class DataConfig(ConfigModel):
+    source: Literal["librispeech", "folder", "manifest"] = Field(
         "folder",
-        "librispeech: the subsets of a LibriSpeech tree; folder: every audio file under root;"
-        " manifest: a TSV/CSV list of files",
-        choices=("librispeech", "folder", "manifest"),
+        description="librispeech: the subsets of a LibriSpeech tree; folder: every audio file"
+        " under root; manifest: a TSV/CSV list of files",
     )
-    root: str = option(
+    root: str = Field(
         "",
-        "LibriSpeech folder or audio folder; for manifests, the base of relative paths"
-        " (default: the manifest's folder)",
+        description="LibriSpeech folder or audio folder; for manifests, the base of relative"
+        " paths (default: the manifest's folder)",
     )
-    subsets: list[str] = option(
-        LIBRISPEECH_960H, "LibriSpeech subsets to use (comma-separated on the command line)"
+    subsets: Annotated[list[str], CommaList] = Field(
+        default_factory=lambda: list(LIBRISPEECH_960H),
+        description="LibriSpeech subsets to use (comma-separated on the command line)",
     )
-    manifest: str = option(
+    manifest: str = Field(
         "",
-        "TSV/CSV file, one audio path per line with an optional number of samples;"
+        description="TSV/CSV file, one audio path per line with an optional number of samples;"
         " a fairseq-style first line naming the root folder is understood",
     )
-    extensions: list[str] = option(
-        [], "file suffixes to scan in folders (empty: every format soundfile reads)"
+    extensions: Annotated[list[str], CommaList] = Field(
+        default_factory=list,
+        description="file suffixes to scan in folders (empty: every format soundfile reads)",
     )
-    max_samples: int = option(
-        250_000, "random crops are at most this long (samples at 16 kHz)", ge=400
+    max_samples: int = Field(
+        250_000, ge=400, description="random crops are at most this long (samples at 16 kHz)"
     )
-    min_samples: int = option(
-        16_000, "files shorter than this (samples at 16 kHz) are skipped", ge=400
+    min_samples: int = Field(
+        16_000, ge=400, description="files shorter than this (samples at 16 kHz) are skipped"
     )
-    batch_size: int = option(24, "utterances per batch on each device", ge=1)
-    bucket_batches: int = option(
+    batch_size: int = Field(24, ge=1, description="utterances per batch on each device")
+    bucket_batches: int = Field(
         50,
-        "sort this many batches' worth of shuffled files by length before batching, so a"
-        " batch's common crop length wastes little audio (0: no bucketing)",
         ge=0,
+        description="sort this many batches' worth of shuffled files by length before"
+        " batching, so a batch's common crop length wastes little audio (0: no bucketing)",
     )
-    num_workers: int = option(2, "DataLoader worker processes (0: load in the main process)", ge=0)
-    verify: str = option(
+    num_workers: int = Field(
+        2, ge=0, description="DataLoader worker processes (0: load in the main process)"
+    )
+    verify: Literal["full", "header"] = Field(
         "full",
-        "full: decode every file once at scan time (finds NaN/inf and all-silent files;"
-        " cached); header: read headers only (faster first scan)",
-        choices=("full", "header"),
+        description="full: decode every file once at scan time (finds NaN/inf and all-silent"
+        " files; cached); header: read headers only (faster first scan)",
     )
-    cache_dir: str = option(
+    cache_dir: str = Field(
         "",
-        "where scan results are cached (empty: next to the data, or ~/.cache/gendistiller"
-        " when that is read-only)",
+        description="where scan results are cached (empty: next to the data, or"
+        " ~/.cache/gendistiller when that is read-only)",
     )
-    scan_workers: int = option(
-        0, "processes for the first scan of a large corpus (0: up to 8, one per CPU)", ge=0
+    scan_workers: int = Field(
+        0,
+        ge=0,
+        description="processes for the first scan of a large corpus (0: up to 8, one per CPU)",
     )
 
-    def check(self, prefix: str) -> None:
+    @model_validator(mode="after")
+    def _consistent(self) -> DataConfig:
         if self.min_samples > self.max_samples:
-            raise ConfigError(
-                f"{prefix}.min_samples: {self.min_samples} is above"
-                f" {prefix}.max_samples ({self.max_samples})"
+            raise FieldError(
+                "min_samples", f"{self.min_samples} is above max_samples ({self.max_samples})"
             )
         if self.source == "librispeech" and not self.subsets:
-            raise ConfigError(f"{prefix}.subsets: needs at least one LibriSpeech subset")
+            raise FieldError("subsets", "needs at least one LibriSpeech subset")
+        return self
 
     def check_paths(self, prefix: str = "data") -> None:
         """Existence checks, run before any heavy work (separate from parsing so that

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from gendistiller.config import describe, resolve
 from gendistiller.pretraining.config import PretrainConfig
-from gendistiller.training.schema import apply_overrides, describe, from_dict
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = from_dict(PretrainConfig, apply_overrides({}, list(args.overrides)))
+    cfg = resolve(PretrainConfig, {}, args.overrides)
     from gendistiller.pretraining.run import pretrain
     from gendistiller.training.cli import setup_logging
 

@@ -22,6 +22,7 @@ from safetensors.torch import save_file as save_torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from gendistiller.config import to_dict
 from gendistiller.corpus import default_corpus, load_corpus
 from gendistiller.io import atomic_dir, atomic_path, remove_stale_temps, write_json
 from gendistiller.pretraining.config import PretrainConfig
@@ -36,7 +37,6 @@ from gendistiller.training.checkpoints import (
     remove_stale_temp_files,
 )
 from gendistiller.training.progress import StepProgressBar
-from gendistiller.training.schema import to_dict
 
 log = logging.getLogger(__name__)
 

@@ -10,50 +10,58 @@ which keeps the paper's proportions (GenDistiller ~0.6x the baseline with its he
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import AfterValidator, ConfigDict
 
+from gendistiller.config import CommaList, ConfigModel, Field
 from gendistiller.errors import ConfigError
-from gendistiller.training.config import DistillConfig, recipe_text
-from gendistiller.training.schema import apply_overrides, from_dict
+from gendistiller.teachers import EMBEDDED
+from gendistiller.training.config import DistillConfig, RunConfig, StudentSection, load_config
 
 BASELINE = "distilhubert"
 DEFAULT = "gendistiller"
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(ConfigModel):
+    model_config = ConfigDict(frozen=True)
+
     name: str
     preset: str
     description: str
-    student: dict[str, Any] = field(default_factory=dict)  # student config overrides
+    student: dict[str, Any] = Field(default_factory=dict, description="student config overrides")
     init_from_teacher: bool = True
+
+    def section(self) -> StudentSection:
+        """This variant's ``student`` section, scaled to the teacher."""
+        return StudentSection(preset=self.preset, overrides=dict(self.student),
+                              init_from_teacher=self.init_from_teacher, scale_to_teacher=True)  # fmt: skip
 
 
 _GEN = "gendistiller-base"
 _TF = {"teacher_forcing_ratio": 0.5}  # the GenDistiller recipes' setting (method.md §5)
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant(BASELINE, "distilhubert-base", "DistilHuBERT baseline: 2 layers + parallel heads"),
-    Variant(DEFAULT, _GEN, "GenDistiller v2: previous layer as history", _TF),
-    Variant("gendistiller-v1", _GEN, "v1: all earlier layers as history", {**_TF, "history": "all"}),
-    Variant("no-skip", _GEN, "GenDistiller without the skip connection", {**_TF, "skip_connection": False}),
-    Variant("no-outproj", _GEN, "GenDistiller without the output projection", {**_TF, "output_projection": False}),
-    Variant("teacher-forced", _GEN, "trained with teacher forcing only (ratio 1)", {"teacher_forcing_ratio": 1.0}),
-    Variant("free-running", _GEN, "trained free running only (ratio 0)", {"teacher_forcing_ratio": 0.0}),
-    Variant("per-step-weights", _GEN, "one block per generation step instead of one shared", {**_TF, "shared_weights": False}),
-    Variant("gendistiller-random-init", _GEN, "GenDistiller from random weights", _TF, init_from_teacher=False),
-    Variant("distilhubert-random-init", "distilhubert-base", "DistilHuBERT from random weights", init_from_teacher=False),
+    Variant(name=BASELINE, preset="distilhubert-base", description="DistilHuBERT baseline: 2 layers + parallel heads"),
+    Variant(name=DEFAULT, preset=_GEN, description="GenDistiller v2: previous layer as history", student=_TF),
+    Variant(name="gendistiller-v1", preset=_GEN, description="v1: all earlier layers as history", student={**_TF, "history": "all"}),
+    Variant(name="no-skip", preset=_GEN, description="GenDistiller without the skip connection", student={**_TF, "skip_connection": False}),
+    Variant(name="no-outproj", preset=_GEN, description="GenDistiller without the output projection", student={**_TF, "output_projection": False}),
+    Variant(name="teacher-forced", preset=_GEN, description="trained with teacher forcing only (ratio 1)", student={"teacher_forcing_ratio": 1.0}),
+    Variant(name="free-running", preset=_GEN, description="trained free running only (ratio 0)", student={"teacher_forcing_ratio": 0.0}),
+    Variant(name="per-step-weights", preset=_GEN, description="one block per generation step instead of one shared", student={**_TF, "shared_weights": False}),
+    Variant(name="gendistiller-random-init", preset=_GEN, description="GenDistiller from random weights", student=_TF, init_from_teacher=False),
+    Variant(name="distilhubert-random-init", preset="distilhubert-base", description="DistilHuBERT from random weights", init_from_teacher=False),
 )  # fmt: skip
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 
 
-@dataclass(frozen=True)
-class Scale:
+class Scale(ConfigModel):
     """Sizes of one reproduction: distillation, evaluation and the number of seeds."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     corpus_size: str
@@ -110,6 +118,42 @@ class Job:
         return f"{self.variant.name}/seed{self.seed}"
 
 
+def _known_variants(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in VARIANT_NAMES]
+    if unknown:
+        raise ValueError(f"unknown {', '.join(unknown)}; choose from {', '.join(VARIANT_NAMES)}")
+    return names
+
+
+class ReproduceConfig(ConfigModel):
+    """Options of ``gendistiller reproduce`` (its flags are generated from these fields)."""
+
+    scale: Literal[tuple(SCALES)] = Field(  # type: ignore[valid-type]
+        "cpu",
+        description="smoke: seconds, for tests; cpu: the published run (about an hour on 2 cores)",
+    )
+    out: str = Field(
+        "", description="work folder (default: runs/reproduce-SCALE); a rerun resumes it"
+    )
+    results: str = Field(
+        "", description="folder for results.md/json and plots (default: OUT/results)"
+    )
+    variants: Annotated[list[str], CommaList, AfterValidator(_known_variants)] = Field(
+        default_factory=list,
+        description=f"comma-separated subset of: {', '.join(VARIANT_NAMES)} (default: all)",
+    )
+    teacher: str = Field(EMBEDDED, description="teacher spec (embedded: the shipped teacher)")
+    workers: int = Field(2, ge=1, description="students trained and evaluated in parallel")
+    threads: int = Field(1, ge=1, description="torch threads per worker (and for timing)")
+    progress: bool = Field(
+        True, description="show progress output", json_schema_extra={"flag": "--quiet"}
+    )
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.out or f"runs/reproduce-{self.scale}")
+
+
 def get_scale(name: str) -> Scale:
     if name not in SCALES:
         raise ConfigError(f"--scale: unknown {name!r}; choose one of {', '.join(SCALES)}")
@@ -119,11 +163,10 @@ def get_scale(name: str) -> Scale:
 def select_variants(names: list[str] | None) -> tuple[Variant, ...]:
     if not names:
         return VARIANTS
-    unknown = [n for n in names if n not in VARIANT_NAMES]
-    if unknown:
-        raise ConfigError(
-            f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(VARIANT_NAMES)}"
-        )
+    try:
+        _known_variants(names)
+    except ValueError as err:
+        raise ConfigError(f"--variants: {err}") from None
     return tuple(v for v in VARIANTS if v.name in names)
 
 
@@ -136,26 +179,21 @@ def distill_config(
     job: Job, scale: Scale, *, teacher: str, manifest: Path, corpus_root: Path, run_dir: Path
 ) -> DistillConfig:
     """The demo recipe (sized for CPU) with this job's student, seed and scale."""
-    data = yaml.safe_load(recipe_text("demo"))
-    data["student"] = {
-        "preset": job.variant.preset,
-        "scale_to_teacher": True,
-        "init_from_teacher": job.variant.init_from_teacher,
-        "overrides": dict(job.variant.student),
-    }
-    overrides = [
-        f"run.name={job.variant.name}-seed{job.seed}",
-        f"run.dir={run_dir}",
-        f"run.seed={job.seed}",
-        f"teacher.spec={teacher}",
-        f"data.manifest={manifest}",
-        f"data.root={corpus_root}",
-        f"data.batch_size={scale.batch_size}",
-        f"data.max_samples={scale.crop_samples}",
-        f"data.min_samples={min(16000, scale.crop_samples)}",
-        f"trainer.max_steps={scale.steps}",
-        "trainer.progress_bar=false",
-        "trainer.log_every_n_steps=" + str(max(1, min(10, scale.steps))),
-        f"checkpoint.every_n_steps={max(1, scale.steps // 2)}",
-    ]
-    return from_dict(DistillConfig, apply_overrides(data, overrides))
+    return load_config("demo").merged(
+        run=RunConfig(name=f"{job.variant.name}-seed{job.seed}", dir=run_dir, seed=job.seed),
+        teacher={"spec": teacher},
+        student=job.variant.section(),
+        data={
+            "manifest": manifest,
+            "root": corpus_root,
+            "batch_size": scale.batch_size,
+            "max_samples": scale.crop_samples,
+            "min_samples": min(16000, scale.crop_samples),
+        },
+        trainer={
+            "max_steps": scale.steps,
+            "progress_bar": False,
+            "log_every_n_steps": max(1, min(10, scale.steps)),
+        },
+        checkpoint={"every_n_steps": max(1, scale.steps // 2)},
+    )

@@ -1,4 +1,4 @@
 """Distillation training: config (:mod:`.config`), Lightning module (:mod:`.module`),
 checkpoints (:mod:`.checkpoints`), the run driver (:mod:`.run`) and its CLI (:mod:`.cli`).
 
-Nothing is imported here, so that :mod:`gendistiller.training.schema` stays light."""
+Nothing is imported here, so that importing :mod:`.config` stays light."""

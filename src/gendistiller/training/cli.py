@@ -8,8 +8,8 @@ import os
 import sys
 import warnings
 
+from gendistiller.config import describe
 from gendistiller.training.config import DistillConfig, load_config, recipe_names, recipe_text
-from gendistiller.training.schema import describe, to_dict
 
 EXAMPLES = """\
 examples:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         import yaml
 
-        print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+        print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
         return 0
 
     setup_logging()

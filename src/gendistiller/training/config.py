@@ -1,4 +1,4 @@
-"""The distillation config: one typed dataclass per section, defaults = the baseline recipe.
+"""The distillation config: one config model per section, defaults = the baseline recipe.
 
 Defaults follow DistilHuBERT's published setting (Adam with decoupled weight decay 0.01,
 betas (0.9, 0.98), eps 1e-6, peak LR 2e-4, 7% warm-up then linear decay, clip 5.0,
@@ -8,81 +8,96 @@ random crops of 250,000 samples, batch 24). A recipe YAML sets only what differs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import field_validator, model_validator
+
+from gendistiller.config import ConfigModel, Field, FieldError, NumberAsText, load_yaml, resolve
 from gendistiller.data.config import DataConfig
 from gendistiller.errors import ConfigError
-from gendistiller.training.schema import apply_overrides, from_dict, load_yaml, option, to_dict
 
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 RANDOM_TEACHER_TYPES = ("wavlm", "hubert", "wav2vec2", "data2vec-audio")
+Unit = Annotated[float, Field(ge=0, lt=1)]
 
 
-@dataclass
-class RunConfig:
-    name: str = option("distill", "run name (used in the default run folder)")
-    dir: str = option("runs/{name}", "run folder: config, logs, checkpoints, exported student")
-    seed: int = option(0, "seed of the student init, data order, crops and dropout", ge=0)
-    resume: str = option(
+class RunConfig(ConfigModel):
+    name: str = Field("distill", description="run name (used in the default run folder)")
+    dir: str = Field(
+        "runs/{name}", description="run folder: config, logs, checkpoints, exported student"
+    )
+    seed: int = Field(
+        0, ge=0, description="seed of the student init, data order, crops and dropout"
+    )
+    resume: str = Field(
         "auto",
-        "auto: continue from the newest valid checkpoint in the run folder, if any;"
+        description="auto: continue from the newest valid checkpoint in the run folder, if any;"
         " never: start fresh (refused if the run folder has checkpoints); or a checkpoint path",
     )
 
 
-@dataclass
-class TeacherConfig:
-    spec: str = option(
+class TeacherConfig(ConfigModel):
+    spec: str = Field(
         "microsoft/wavlm-base-plus",
-        "hub id, local save_pretrained folder, or random:<wavlm|hubert|wav2vec2|data2vec-audio>[-tiny]",
+        description="hub id, local save_pretrained folder, or"
+        " random:<wavlm|hubert|wav2vec2|data2vec-audio>[-tiny]",
     )
-    overrides: dict[str, Any] = option(
-        {}, "config keys for random: teachers (e.g. num_hidden_layers: 4)"
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="config keys for random: teachers (e.g. num_hidden_layers: 4)",
     )
-    seed: int = option(0, "seed of a random: teacher's weights", ge=0)
-    mixed_precision: bool = option(
+    seed: int = Field(0, ge=0, description="seed of a random: teacher's weights")
+    mixed_precision: bool = Field(
         False,
-        "run the teacher under the trainer's mixed precision too (faster); false keeps it"
-        " in fp32 as in the paper",
+        description="run the teacher under the trainer's mixed precision too (faster); false"
+        " keeps it in fp32 as in the paper",
     )
 
-    def check(self, prefix: str) -> None:
+    @model_validator(mode="after")
+    def _known_teacher(self) -> TeacherConfig:
         if self.spec.startswith("random:"):
             kind = self.spec.split(":", 1)[1].removesuffix("-tiny")
             if kind not in RANDOM_TEACHER_TYPES:
-                raise ConfigError(
-                    f"{prefix}.spec: unknown random teacher type {kind!r}"
-                    f" (one of {', '.join(RANDOM_TEACHER_TYPES)})"
+                raise FieldError(
+                    "spec",
+                    f"unknown random teacher type {kind!r} (one of {', '.join(RANDOM_TEACHER_TYPES)})",
                 )
         elif self.overrides:
-            raise ConfigError(f"{prefix}.overrides: only random: teachers take config overrides")
+            raise FieldError("overrides", "only random: teachers take config overrides")
         elif not self.spec.strip():
-            raise ConfigError(f"{prefix}.spec: required")
+            raise FieldError("spec", "required")
+        return self
 
 
-@dataclass
-class StudentSection:
-    preset: str = option(
+class StudentSection(ConfigModel):
+    preset: str = Field(
         "gendistiller-base",
-        "gendistiller-base | distilhubert-base | gendistiller-tiny | distilhubert-tiny",
+        description="gendistiller-base | distilhubert-base | gendistiller-tiny | distilhubert-tiny",
     )
-    overrides: dict[str, Any] = option(
-        {}, "student config keys on top of the preset (e.g. teacher_forcing_ratio: 0.5)"
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="student config keys on top of the preset (e.g. teacher_forcing_ratio: 0.5)",
     )
-    init_from_teacher: bool = option(
-        True, "start the front-end and first block(s) from the teacher's weights"
+    init_from_teacher: bool = Field(
+        True, description="start the front-end and first block(s) from the teacher's weights"
     )
-    scale_to_teacher: bool = option(
+    scale_to_teacher: bool = Field(
         False,
-        "resize the preset to the teacher (width, heads, FFN, conv encoder; targets at 1/3, 2/3,"
-        " 3/3 of its depth), the rule that gives the *-base presets for a 12-layer 768-d teacher",
+        description="resize the preset to the teacher (width, heads, FFN, conv encoder; targets"
+        " at 1/3, 2/3, 3/3 of its depth), the rule that gives the *-base presets for a"
+        " 12-layer 768-d teacher",
     )
 
-    def check(self, prefix: str) -> None:
-        self.build_config(prefix)  # cheap: a config object, no weights
+    @model_validator(mode="after")
+    def _buildable(self) -> StudentSection:
+        try:
+            self.build_config("")  # cheap: a config object, no weights
+        except ConfigError as err:
+            key, _, problem = str(err).partition(": ")
+            raise FieldError(key, problem) from None
+        return self
 
     def build_config(self, prefix: str = "student", teacher_config: Any = None):
         """The student config; with ``scale_to_teacher``, resized to ``teacher_config``
@@ -98,76 +113,96 @@ class StudentSection:
             config.validate_architecture()
         except ConfigError as err:
             key = "preset" if "preset" in str(err) else "overrides"
-            raise ConfigError(f"{prefix}.{key}: {err}") from None
+            raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: {err}") from None
         return config
 
 
-@dataclass
-class LossConfig:
-    cos_weight: float = option(1.0, "weight of the -log sigmoid(cosine) term", ge=0)
-    distance: str = option("l1", "distance term per frame", choices=("l1", "l2"))
+class LossConfig(ConfigModel):
+    cos_weight: float = Field(1.0, ge=0, description="weight of the -log sigmoid(cosine) term")
+    distance: Literal["l1", "l2"] = Field("l1", description="distance term per frame")
 
 
-@dataclass
-class OptimConfig:
-    lr: float = option(2e-4, "peak learning rate (AdamW)", gt=0)
-    betas: tuple[float, float] = option((0.9, 0.98), "Adam betas", ge=0, lt=1)
-    eps: float = option(1e-6, "Adam epsilon", gt=0)
-    weight_decay: float = option(0.01, "decoupled weight decay (not on biases and norms)", ge=0)
-    warmup_ratio: float = option(
-        0.07, "share of max_steps with linear warm-up; then linear decay to 0", ge=0, lt=1
+class OptimConfig(ConfigModel):
+    lr: float = Field(2e-4, gt=0, description="peak learning rate (AdamW)")
+    betas: tuple[Unit, Unit] = Field((0.9, 0.98), description="Adam betas (each in [0, 1))")
+    eps: float = Field(1e-6, gt=0, description="Adam epsilon")
+    weight_decay: float = Field(
+        0.01, ge=0, description="decoupled weight decay (not on biases and norms)"
+    )
+    warmup_ratio: float = Field(
+        0.07,
+        ge=0,
+        lt=1,
+        description="share of max_steps with linear warm-up; then linear decay to 0",
     )
 
 
-@dataclass
-class TrainerConfig:
-    max_steps: int = option(200_000, "optimiser steps", ge=1)
-    accelerator: str = option("auto", "auto | cpu | gpu | cuda | mps | tpu")
-    devices: int | str = option("auto", "devices per node: a count, a list like '0,1', or auto")
-    num_nodes: int = option(1, "nodes for multi-node DDP", ge=1)
-    strategy: str = option("auto", "Lightning strategy: auto | ddp | ddp_spawn | fsdp | ...")
-    precision: str = option("32", "numeric precision", choices=PRECISIONS)
-    accumulate_grad_batches: int = option(1, "batches per optimiser step", ge=1)
-    gradient_clip_val: float = option(5.0, "clip the gradient norm to this (0: off)", ge=0)
-    log_every_n_steps: int = option(50, "steps between logged metrics", ge=1)
-    max_nonfinite_steps: int = option(
-        5, "stop after this many NaN/inf losses in a row (each one skips its step)", ge=1
+class TrainerConfig(ConfigModel):
+    max_steps: int = Field(200_000, ge=1, description="optimiser steps")
+    accelerator: str = Field("auto", description="auto | cpu | gpu | cuda | mps | tpu")
+    devices: int | str = Field(
+        "auto", description="devices per node: a count, a list like '0,1', or auto"
     )
-    progress_bar: bool = option(True, "show the progress bar")
-    cpu_threads: int = option(
-        0, "torch intra-op threads per process on CPU (0: torch's default, all cores)", ge=0
+    num_nodes: int = Field(1, ge=1, description="nodes for multi-node DDP")
+    strategy: str = Field(
+        "auto", description="Lightning strategy: auto | ddp | ddp_spawn | fsdp | ..."
+    )
+    precision: Annotated[Literal["32", "bf16-mixed", "16-mixed"], NumberAsText] = Field(
+        "32", description="numeric precision"
+    )
+    accumulate_grad_batches: int = Field(1, ge=1, description="batches per optimiser step")
+    gradient_clip_val: float = Field(
+        5.0, ge=0, description="clip the gradient norm to this (0: off)"
+    )
+    log_every_n_steps: int = Field(50, ge=1, description="steps between logged metrics")
+    max_nonfinite_steps: int = Field(
+        5,
+        ge=1,
+        description="stop after this many NaN/inf losses in a row (each one skips its step)",
+    )
+    progress_bar: bool = Field(True, description="show the progress bar")
+    cpu_threads: int = Field(
+        0,
+        ge=0,
+        description="torch intra-op threads per process on CPU (0: torch's default, all cores)",
     )
 
-    def check(self, prefix: str) -> None:
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, strategy: str) -> str:
         from lightning.pytorch.strategies import StrategyRegistry
 
-        if self.strategy != "auto" and self.strategy not in StrategyRegistry:
-            raise ConfigError(
-                f"{prefix}.strategy: unknown strategy {self.strategy!r}"
+        if strategy != "auto" and strategy not in StrategyRegistry:
+            raise ValueError(
+                f"unknown strategy {strategy!r}"
                 f" (e.g. {', '.join(sorted(StrategyRegistry)[:6])}, ...)"
             )
-        if isinstance(self.devices, int) and self.devices < 1 and self.devices != -1:
-            raise ConfigError(f"{prefix}.devices: must be >= 1, -1 (all) or auto")
+        return strategy
+
+    @field_validator("devices")
+    @classmethod
+    def _device_count(cls, devices: int | str) -> int | str:
+        if isinstance(devices, int) and devices < 1 and devices != -1:
+            raise ValueError("must be >= 1, -1 (all) or auto")
+        return devices
 
 
-@dataclass
-class CheckpointConfig:
-    every_n_steps: int = option(
-        5000, "save a checkpoint every this many steps (and at the end)", ge=1
+class CheckpointConfig(ConfigModel):
+    every_n_steps: int = Field(
+        5000, ge=1, description="save a checkpoint every this many steps (and at the end)"
     )
-    keep_last: int = option(3, "checkpoints kept in the run folder", ge=1)
+    keep_last: int = Field(3, ge=1, description="checkpoints kept in the run folder")
 
 
-@dataclass
-class DistillConfig:
-    run: RunConfig
-    teacher: TeacherConfig
-    student: StudentSection
-    data: DataConfig
-    loss: LossConfig
-    optim: OptimConfig
-    trainer: TrainerConfig
-    checkpoint: CheckpointConfig
+class DistillConfig(ConfigModel):
+    run: RunConfig = Field(default_factory=RunConfig)
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    student: StudentSection = Field(default_factory=StudentSection)
+    data: DataConfig = Field(default_factory=DataConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
 
     @property
     def run_dir(self) -> Path:
@@ -176,11 +211,13 @@ class DistillConfig:
         except (KeyError, IndexError, ValueError) as err:
             raise ConfigError(f"run.dir: bad placeholder in {self.run.dir!r} ({err})") from None
 
-    def check(self, prefix: str) -> None:
-        _ = self.run_dir
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+    @model_validator(mode="after")
+    def _run_dir_formats(self) -> DistillConfig:
+        try:
+            _ = self.run_dir
+        except ConfigError as err:
+            raise FieldError("run.dir", str(err).removeprefix("run.dir: ")) from None
+        return self
 
 
 def recipe_names() -> list[str]:
@@ -194,19 +231,21 @@ def recipe_text(name: str) -> str:
     )
 
 
-def load_config(recipe: str | None, overrides: list[str] = ()) -> DistillConfig:
-    """A validated config from a shipped recipe name or a YAML path, plus dotted overrides."""
-    data: dict[str, Any] = {}
-    if recipe:
-        if recipe in recipe_names():
-            import yaml
+def recipe_data(recipe: str) -> dict[str, Any]:
+    """The mapping of a shipped recipe name or a YAML path."""
+    if recipe in recipe_names():
+        import yaml
 
-            data = yaml.safe_load(recipe_text(recipe)) or {}
-        elif Path(recipe).is_file():
-            data = load_yaml(recipe)
-        else:
-            raise ConfigError(
-                f"--config: {recipe!r} is neither a shipped recipe ({', '.join(recipe_names())})"
-                " nor a YAML file"
-            )
-    return from_dict(DistillConfig, apply_overrides(data, list(overrides)))
+        return yaml.safe_load(recipe_text(recipe)) or {}
+    if Path(recipe).is_file():
+        return load_yaml(recipe)
+    raise ConfigError(
+        f"--config: {recipe!r} is neither a shipped recipe ({', '.join(recipe_names())})"
+        " nor a YAML file"
+    )
+
+
+def load_config(recipe: str | None, overrides: list[str] = ()) -> DistillConfig:
+    """A validated config from a shipped recipe name or a YAML path, plus dotted overrides
+    (for the command line; Python callers can also pass objects: ``cfg.merged({...})``)."""
+    return resolve(DistillConfig, recipe_data(recipe) if recipe else {}, overrides)

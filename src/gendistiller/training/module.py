@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gendistiller.config import to_dict
 from gendistiller.errors import GenDistillerError
 from gendistiller.loss import DistillationLoss
 from gendistiller.training.config import DistillConfig
 from gendistiller.training.optim import build_optimizer
-from gendistiller.training.schema import to_dict
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ import yaml
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+from gendistiller.config import to_dict
 from gendistiller.data.module import AudioDataModule
 from gendistiller.data.sources import scan_source
 from gendistiller.errors import CheckpointError, ConfigError, GenDistillerError, one_line
@@ -36,7 +37,6 @@ from gendistiller.training.checkpoints import (
 from gendistiller.training.config import DistillConfig
 from gendistiller.training.module import CHECKPOINT_KEY, DistillationModule
 from gendistiller.training.progress import StepProgressBar
-from gendistiller.training.schema import to_dict
 
 log = logging.getLogger(__name__)
 
