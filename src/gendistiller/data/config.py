@@ -60,8 +60,8 @@ class DataConfig(ConfigModel):
     )
     cache_dir: str = Field(
         "",
-        description="where scan results are cached (empty: next to the data, or"
-        " ~/.cache/gendistiller when that is read-only)",
+        description="folder for the scan cache (empty: $GENDISTILLER_CACHE/scans, else"
+        " ~/.cache/gendistiller/scans; never the data folder)",
     )
     scan_workers: int = Field(
         0,

@@ -9,6 +9,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from gendistiller import io
+
 DPI = 120
 
 
@@ -47,7 +49,8 @@ def similarity_heatmap(
                 Rectangle((layer - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
             )
     fig.tight_layout()
-    fig.savefig(path)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp)
 
 
 def layer_weights(
@@ -78,7 +81,8 @@ def layer_weights(
         fig.colorbar(image, ax=ax, fraction=0.03)
     axes[-1].set_xlabel("hidden state")
     fig.tight_layout()
-    fig.savefig(path)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp)
 
 
 def efficiency_chart(bench: Mapping, path: str | os.PathLike) -> None:
@@ -111,4 +115,5 @@ def efficiency_chart(bench: Mapping, path: str | os.PathLike) -> None:
         ax.set_title(label, fontsize=10)
         ax.margins(x=0.25)
     fig.tight_layout()
-    fig.savefig(path)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp)

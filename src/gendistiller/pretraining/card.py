@@ -3,7 +3,6 @@ install step that copies it into the package (``gendistiller/assets/embedded_tea
 
 from __future__ import annotations
 
-import json
 import platform
 import shutil
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import torch
 
+from gendistiller import io
 from gendistiller.corpus import default_corpus, load_corpus
 from gendistiller.pretraining.config import PretrainConfig
 from gendistiller.pretraining.run import PretrainResult
@@ -134,8 +134,8 @@ def install_embedded(cfg: PretrainConfig, result: PretrainResult, *, progress: b
         probe_scores(trained, corpus, seed=cfg.seed, progress=progress),
         probe_scores(twin, corpus, seed=cfg.seed, progress=progress),
     )
-    (result.teacher_dir / FACTS_NAME).write_text(json.dumps(facts, indent=2) + "\n")
-    (result.teacher_dir / CARD_NAME).write_text(render_card(facts))
+    io.write_json(result.teacher_dir / FACTS_NAME, facts)
+    io.write_text(result.teacher_dir / CARD_NAME, render_card(facts))
     EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors", FACTS_NAME, CARD_NAME):
         shutil.copy2(result.teacher_dir / name, EMBEDDED_DIR / name)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from matplotlib.figure import Figure
 
+from gendistiller import io
 from gendistiller.evaluation.plots import DPI
 from gendistiller.reproduce.claims import FIDELITY
 from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
@@ -42,7 +43,8 @@ def scores(results: Mapping, path: str | os.PathLike) -> None:
     axes[0].set_yticks(range(len(names)), names)
     axes[0].invert_yaxis()
     fig.tight_layout()
-    fig.savefig(path)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp)
 
 
 def fidelity_by_layer(results: Mapping, path: str | os.PathLike) -> None:
@@ -67,4 +69,5 @@ def fidelity_by_layer(results: Mapping, path: str | os.PathLike) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(path)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gendistiller import io
 from gendistiller.evaluation.report import table, write_json
 from gendistiller.reproduce import plots
 from gendistiller.reproduce.claims import CLAIMS, FIDELITY, Stat, judge, stat
@@ -103,7 +104,7 @@ def write(results: Mapping[str, Any], folder: Path) -> None:
     write_json(folder / "results.json", results)
     plots.scores(results, folder / "scores.png")
     plots.fidelity_by_layer(results, folder / "fidelity_by_layer.png")
-    (folder / "results.md").write_text(markdown(results), encoding="utf-8")
+    io.write_text(folder / "results.md", markdown(results))
 
 
 def markdown(r: Mapping[str, Any]) -> str:
