@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -89,3 +90,14 @@ def test_exports_load_in_every_claimed_transformers(python, students, tmp_path):
         theirs = np.load(f"{folder}.states.npy")
         assert theirs.shape == ours.shape
         np.testing.assert_allclose(theirs, ours, atol=1e-5, rtol=0, err_msg=f"{usage} {version}")
+
+
+def test_the_model_entry_module_names_every_shipped_file():
+    """What transformers 5.4-5.9 need to copy a local folder's code (see remote_code)."""
+    from gendistiller.export.remote_code import auto_map, remote_code_files
+    from gendistiller.students import GenDistillerConfig, GenDistillerModel
+
+    files = remote_code_files(GenDistillerConfig, GenDistillerModel)
+    entry = auto_map(GenDistillerConfig, GenDistillerModel)["AutoModel"].split(".")[0]
+    named = set(re.findall(r"^\s*from\s+\.(\w+)\s+import", files[f"{entry}.py"], re.MULTILINE))
+    assert {name.removesuffix(".py") for name in files} - {entry} <= named
