@@ -28,6 +28,14 @@ from gendistiller.io import write_text
 from gendistiller.students.base import StudentModel
 from gendistiller.students.weights import map_state_dict
 
+#: Oldest transformers release each export loads in (the model card states it).
+#: ``make test-bounds`` loads both exports with these releases and with the newest
+#: (tests/packaging/test_export_loaders.py); GenDistiller's code needs the dataclass
+#: configs of transformers 5.4, a plain HubertModel loads in 4.x too.
+TRANSFORMERS_RANGE = {"hubert": "4.45", "gendistiller": "5.4"}
+#: Newest release the bounds check loaded them with, when this range was last checked.
+TRANSFORMERS_CHECKED_NEWEST = "5.24"
+
 
 def hubert_config(student: StudentModel) -> HubertConfig:
     """The ``HubertConfig`` whose model computes what ``student`` computes at inference."""
@@ -130,6 +138,7 @@ _RELOADERS = {"hubert": _reload_hubert, "remote_code": _reload_student}
 _USAGE = {
     "hubert": """\
 A plain `HubertModel`: transformers loads it, gendistiller is not needed.
+{requirement}
 
 ```python
 import torch
@@ -155,7 +164,8 @@ out = model(waveforms, lengths)            # out.hidden_states: {num_hidden_stat
 ```
 
 Without gendistiller, transformers runs the modelling code shipped in this folder
-(`students_*.py`, generated from gendistiller's sources). Read it before trusting it:
+(`students_*.py`, generated from gendistiller's sources). Read it before trusting it.
+{requirement}
 
 ```python
 from transformers import AutoModel
@@ -172,7 +182,13 @@ Padded batches are fine: pass each utterance's length in samples.
 def model_card(student: StudentModel) -> str:
     """The folder's README.md: what the model is and how to load it (hub model card)."""
     cfg = student.config
-    facts = {"hidden_size": cfg.hidden_size, "num_hidden_states": student.num_hidden_states}
+    low = TRANSFORMERS_RANGE[usage]
+    facts = {
+        "hidden_size": cfg.hidden_size,
+        "num_hidden_states": student.num_hidden_states,
+        "requirement": f"It needs transformers >= {low} (checked with {low} and "
+        f"{TRANSFORMERS_CHECKED_NEWEST}) and torch.\n",
+    }
     return (
         "---\nlibrary_name: transformers\ntags: [audio, speech, self-supervised, distillation, gendistiller]\n---\n\n"
         f"# {type(student).__name__} exported by gendistiller\n\n"

@@ -194,4 +194,5 @@ class DistillationModule(L.LightningModule):
 
 def step_seed(seed: int, rank: int, position: int) -> int:
     """A well-mixed 63-bit seed for one batch of one rank."""
-    return int(np.random.SeedSequence([seed, rank, position]).generate_state(2, np.uint64)[0] >> 1)
+    # int() first: numpy 1.x refuses `uint64 >> int` (no safe common type); same value.
+    return int(np.random.SeedSequence([seed, rank, position]).generate_state(2, np.uint64)[0]) >> 1
