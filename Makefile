@@ -23,7 +23,7 @@ BOUNDS_TESTS := tests/test_packaging.py tests/packaging tests/students/test_io.p
 	tests/training/test_distill_config.py tests/training/test_distill_run.py \
 	tests/training/test_distill_resume.py \
 	tests/pretraining tests/export/test_export_transformers.py tests/export/test_export_onnx.py \
-	tests/data tests/evaluation/test_eval_metrics.py
+	tests/data tests/config tests/evaluation/test_eval_metrics.py
 
 .PHONY: install test test-bounds demo lint clean
 

@@ -28,7 +28,6 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["
 USED_INDIRECTLY = {
     "tensorboard": "lightning's TensorBoardLogger writes the training curves",
     "onnxscript": "torch.onnx.export(dynamo=True) translates the graph with it",
-    "pydantic": "the config schema (declared with the config helper's branch)",
 }
 # Extras for development, not features a user's import can need.
 DEV_EXTRAS = {"test"}

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from gendistiller.config.messages import flag_name, join_key
 from gendistiller.config.model import ConfigModel, plain, validate
@@ -33,9 +32,9 @@ def describe(cls: type[ConfigModel], prefix: str = "", flags: bool = False) -> I
 
 
 def _default_text(info) -> str:
-    default = info.get_default(call_default_factory=True)
-    if default is PydanticUndefined:
+    if info.is_required():
         return "(required)"
+    default = info.get_default(call_default_factory=True)
     if isinstance(default, BaseModel):
         default = default.model_dump(mode="json")
     text = yaml.safe_dump(plain(default), default_flow_style=True, width=1000).strip()
@@ -91,8 +90,10 @@ def add_flags(parser: argparse.ArgumentParser, cls: type[ConfigModel], exclude=(
 
 
 def _flag_default(info) -> str:
+    if info.is_required():
+        return ""
     default = info.get_default(call_default_factory=True)
-    if default in ("", None, {}, [], ()) or default is PydanticUndefined:
+    if default in ("", None, {}, [], ()):
         return ""  # the description says what "not given" means
     if isinstance(default, (list, tuple)):
         return f" (default: {','.join(map(str, default))})"  # as typed on the command line
