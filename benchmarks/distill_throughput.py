@@ -8,8 +8,10 @@ Trainer of :func:`~gendistiller.training.run.build_trainer` on random batches. E
 step is timed from the start to the end of the training batch: teacher forward,
 student forward, loss, backward, clipping and the optimiser update. Reports the
 median step with its spread, steps/s, audio seconds/s and the teacher's share, as a
-Markdown table and JSON. The students run one after another (a Trainer owns its
-loop); the load average before and after each is recorded.
+Markdown table and JSON. The students take turns step by step, so that a change in the
+machine's load (shared CPUs) hits all of them alike: each Trainer runs its own loop in a
+thread, and the threads hand a baton to each other at every batch boundary, so exactly
+one step runs at a time.
 
     python benchmarks/distill_throughput.py                       # CPU defaults
     python benchmarks/distill_throughput.py --device cuda --batch-size 24 --seconds 15.6 \\
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -52,11 +55,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+class Baton:
+    """Whose turn it is: the students' Trainers run one step at a time, in turn."""
+
+    def __init__(self, count: int):
+        self.count, self.turn, self.done = count, 0, set()
+        self.cond = threading.Condition()
+
+    def wait(self, me: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.turn == me)
+
+    def pass_on(self, me: int, finished: bool = False) -> None:
+        with self.cond:
+            if finished:
+                self.done.add(me)
+            if len(self.done) < self.count:
+                nxt = (me + 1) % self.count
+                while nxt in self.done:
+                    nxt = (nxt + 1) % self.count
+                self.turn = nxt
+            self.cond.notify_all()
+
+
 class StepTimer(L.Callback):
     """Wall time of every training batch and of the teacher's forward pass within it."""
 
-    def __init__(self, device: torch.device):
-        self.device = device
+    def __init__(self, device: torch.device, baton: Baton, me: int):
+        self.device, self.baton, self.me = device, baton, me
         self.step_ms: list[float] = []
         self.teacher_ms: list[float] = []
 
@@ -65,12 +91,20 @@ class StepTimer(L.Callback):
             torch.cuda.synchronize(self.device)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        self.baton.wait(self.me)
         self.sync()
         self._start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         self.sync()
         self.step_ms.append(1000 * (time.perf_counter() - self._start))
+        self.baton.pass_on(self.me)
+
+    def on_train_end(self, trainer, module) -> None:
+        self.baton.pass_on(self.me, finished=True)
+
+    def on_exception(self, trainer, module, exception) -> None:
+        self.baton.pass_on(self.me, finished=True)
 
     def wrap_teacher(self, module) -> None:
         original = module._teacher_states
@@ -96,8 +130,8 @@ def batches(args: argparse.Namespace, count: int) -> list[dict]:
     ]  # fmt: skip
 
 
-def time_student(preset: str, args: argparse.Namespace, work: Path) -> dict:
-    """Build the real module for ``preset`` and time its training steps."""
+def build(preset: str, args: argparse.Namespace, work: Path, timer: StepTimer):
+    """The real module and Trainer for ``preset``, as ``gendistiller distill`` builds them."""
     from gendistiller.students import build_student
     from gendistiller.teachers import load_teacher
     from gendistiller.training.config import load_config
@@ -117,11 +151,38 @@ def time_student(preset: str, args: argparse.Namespace, work: Path) -> dict:
     teacher = load_teacher(cfg.teacher.spec, seed=cfg.teacher.seed, **cfg.teacher.overrides)
     student = build_student(cfg.student.build_config())
     module = DistillationModule(student, teacher, cfg)
-    timer = StepTimer(torch.device(args.device))
     timer.wrap_teacher(module)
     trainer = build_trainer(cfg, cfg.run_dir, [timer], progress=False)
-    load_before = load_average()
-    trainer.fit(module, train_dataloaders=torch.utils.data.DataLoader(batches(args, total), batch_size=None))  # fmt: skip
+    data = torch.utils.data.DataLoader(batches(args, total), batch_size=None)
+    return student, teacher, lambda: trainer.fit(module, train_dataloaders=data)
+
+
+def run_all(presets: list[str], args: argparse.Namespace, work: Path) -> list[dict]:
+    """Every student's Trainer in its own thread, taking turns step by step."""
+    baton = Baton(len(presets))
+    timers = [StepTimer(torch.device(args.device), baton, i) for i in range(len(presets))]
+    built = [build(p, args, work, t) for p, t in zip(presets, timers, strict=True)]
+    errors: list[BaseException] = []
+
+    def fit(run):
+        try:
+            run()
+        except BaseException as err:  # re-raised in the main thread below
+            errors.append(err)
+
+    threads = [threading.Thread(target=fit, args=(run,)) for _, _, run in built]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [
+        result(p, s, te, t, args) for p, (s, te, _), t in zip(presets, built, timers, strict=True)
+    ]
+
+
+def result(preset: str, student, teacher, timer: StepTimer, args: argparse.Namespace) -> dict:
     step = Timing(tuple(round(x, 3) for x in timer.step_ms[args.warmup :]))
     teacher_ms = Timing(tuple(timer.teacher_ms[args.warmup :])).median_ms
     seconds = step.median_ms / 1000
@@ -134,15 +195,15 @@ def time_student(preset: str, args: argparse.Namespace, work: Path) -> dict:
         "steps_per_s": round(1 / seconds, 4),
         "audio_s_per_s": round(args.batch_size * args.seconds / seconds, 2),
         "teacher_share": round(teacher_ms / step.median_ms, 3),
-        "load_average": [load_before, load_average()],
     }
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     presets = [s.strip() for s in args.students.split(",") if s.strip()]
+    load_before = load_average()
     with torch_threads(args.threads or None) as threads, tempfile.TemporaryDirectory() as tmp:
-        results = [time_student(p, args, Path(tmp)) for p in presets]
+        results = run_all(presets, args, Path(tmp))
     report = {
         "benchmark": "distill_throughput",
         "teacher": args.teacher,
@@ -152,6 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
         "precision": args.precision,
         "timed_steps": args.steps,
         "machine": machine_info(threads),
+        "load_average": [load_before, load_average()],
         "results": results,
     }  # fmt: skip
     print(table(report))
@@ -162,20 +224,21 @@ def main(argv: list[str] | None = None) -> dict:
 
 def table(report: dict) -> str:
     m = report["machine"]
+    load = " -> ".join("?" if x is None else f"{x[0]:.1f}" for x in report["load_average"])
     lines = [
         f"teacher {report['teacher']}, batch {report['batch_size']} x {report['seconds_per_utterance']} s,"
         f" {report['device']} ({m['cpu']}, {m['cores']} cores), {m['threads']} threads,"
-        f" precision {report['precision']}, median of {report['timed_steps']} steps",
+        f" precision {report['precision']}, median of {report['timed_steps']} steps;"
+        f" 1-min load average {load}",
         "",
-        "| student | params (M) | step (s) | min-max (s) | steps/s | audio s/s | teacher share | load before -> after |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| student | params (M) | step (s) | min-max (s) | steps/s | audio s/s | teacher share |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
     for r in report["results"]:
-        load = " -> ".join("?" if x is None else f"{x[0]:.1f}" for x in r["load_average"])
         lines.append(
             f"| {r['student']} | {r['student_params_M']} | {r['step_s']:.3f}"
             f" | {r['step']['min_ms'] / 1000:.2f}-{r['step']['max_ms'] / 1000:.2f}"
-            f" | {r['steps_per_s']:.3f} | {r['audio_s_per_s']:.1f} | {r['teacher_share']:.0%} | {load} |"
+            f" | {r['steps_per_s']:.3f} | {r['audio_s_per_s']:.1f} | {r['teacher_share']:.0%} |"
         )
     return "\n".join(lines)
 
