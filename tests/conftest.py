@@ -42,7 +42,10 @@ def tiny_teacher():
 
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
-    """The smallest offline corpus (synthesised once per test session)."""
+    """The smallest offline corpus, synthesised once per test session by two workers (so
+    that a rebuild with one shows the worker count does not matter). Read-only: a test
+    that changes it works on a copy."""
     from gendistiller.corpus import build_corpus
 
-    return build_corpus(tmp_path_factory.mktemp("corpus") / "tiny", size="tiny", progress=False)
+    root = tmp_path_factory.mktemp("corpus") / "tiny"
+    return build_corpus(root, size="tiny", workers=2, progress=False)

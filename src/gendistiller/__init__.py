@@ -6,10 +6,14 @@ Three lines from a saved student to hidden states::
     student = gendistiller.load_student("runs/demo/student")
     out = student(waveforms, lengths)        # out.hidden_states: list of [B, T, D]
 
+Any model, by one spec grammar (docs/encoders.md): ``gendistiller.load_encoder(spec)``
+takes a hub id, a folder, a run folder, a preset, ``embedded``, ``random:TYPE`` or ``.onnx``.
+
 Importing the package registers the students with transformers' ``AutoConfig`` and
 ``AutoModel``, so ``AutoModel.from_pretrained(folder)`` loads them too.
 """
 
+from gendistiller.encoders import Encoder, EncoderOutput, FrameGeometry, load_encoder
 from gendistiller.export.extract import extract
 from gendistiller.loss import DistillationLoss, LossOutput
 from gendistiller.students import (
@@ -30,6 +34,9 @@ __all__ = [
     "DistilHuBERTConfig",
     "DistilHuBERTModel",
     "DistillationLoss",
+    "Encoder",
+    "EncoderOutput",
+    "FrameGeometry",
     "GenDistillerConfig",
     "GenDistillerModel",
     "LossOutput",
@@ -39,6 +46,7 @@ __all__ = [
     "build_student",
     "extract",
     "get_preset",
+    "load_encoder",
     "load_student",
     "load_teacher",
 ]

@@ -27,10 +27,6 @@ class LossOutput:
     distance: Tensor
     cos: Tensor
 
-    @property
-    def l1(self) -> Tensor:
-        return self.distance
-
 
 class DistillationLoss(nn.Module):
     def __init__(self, cos_weight: float = 1.0, distance: str = "l1"):

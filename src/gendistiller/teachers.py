@@ -17,38 +17,18 @@ lengths is run in groups of equal length. Layer-norm models get an attention mas
 from __future__ import annotations
 
 import os
-import socket
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import torch
 from torch import Tensor, nn
-from transformers import (
-    AutoConfig,
-    Data2VecAudioConfig,
-    Data2VecAudioModel,
-    HubertConfig,
-    HubertModel,
-    PreTrainedConfig,
-    PreTrainedModel,
-    Wav2Vec2Config,
-    Wav2Vec2Model,
-    WavLMConfig,
-    WavLMModel,
-)
+from transformers import AutoConfig, PreTrainedConfig, PreTrainedModel
 
+from gendistiller.encoders.base import EncoderOutput
+from gendistiller.encoders.geometry import FrameGeometry, lengths_to_mask
+from gendistiller.encoders.spec import EMBEDDED
 from gendistiller.errors import TeacherError, one_line
-from gendistiller.students.components import conv_output_lengths, lengths_to_mask
-
-SPEECH_ENCODERS: dict[str, tuple[type[PreTrainedConfig], type[PreTrainedModel]]] = {
-    "wavlm": (WavLMConfig, WavLMModel),
-    "hubert": (HubertConfig, HubertModel),
-    "wav2vec2": (Wav2Vec2Config, Wav2Vec2Model),
-    "data2vec-audio": (Data2VecAudioConfig, Data2VecAudioModel),
-}
+from gendistiller.pretrained import SPEECH_ENCODERS, load_model, load_speech_encoder, not_speech
 
 # A 2-layer, 32-d encoder with the standard strides: pairs with the ``*-tiny`` student presets.
 TINY_TEACHER = dict(
@@ -61,29 +41,25 @@ TINY_TEACHER = dict(
     num_conv_pos_embedding_groups=2,
 )
 
-
 #: The small teacher pretrained by this project and shipped inside the package.
-EMBEDDED = "embedded"
 EMBEDDED_DIR = Path(__file__).parent / "assets" / "embedded_teacher"
 
 
-@dataclass
-class TeacherOutput:
-    """``hidden_states``: ``num_layers + 1`` tensors ``[B, T, D]`` (zero beyond each
-    utterance's valid frames); ``lengths``: valid frames per utterance."""
-
-    hidden_states: list[Tensor]
-    lengths: Tensor
+#: Kept for users of earlier releases: a teacher returns an :class:`EncoderOutput`.
+TeacherOutput = EncoderOutput
 
 
 class Teacher(nn.Module):
-    """A frozen speech encoder that returns all its hidden states."""
+    """A frozen speech encoder that returns all its hidden states (an encoder, see
+    :mod:`gendistiller.encoders`)."""
+
+    kind = "teacher"
 
     def __init__(self, model: PreTrainedModel, name: str = "teacher"):
         super().__init__()
         model_type = getattr(model.config, "model_type", "")
         if model_type not in SPEECH_ENCODERS:
-            raise TeacherError(_not_speech(name, model_type))
+            raise TeacherError(not_speech(name, model_type))
         self.name = name
         self.model = model
         self.model.config.layerdrop = 0.0
@@ -91,6 +67,7 @@ class Teacher(nn.Module):
         self.model.eval()
         cfg = model.config
         self.group_norm_frontend = getattr(cfg, "feat_extract_norm", "group") == "group"
+        self.geometry = FrameGeometry.from_config(cfg)
 
     # --- construction ------------------------------------------------------------------
     @classmethod
@@ -99,7 +76,7 @@ class Teacher(nn.Module):
     ) -> Teacher:
         """A teacher with random weights (reproducible from ``seed``): tests and benchmarks."""
         if config.model_type not in SPEECH_ENCODERS:
-            raise TeacherError(_not_speech(name or "config", config.model_type))
+            raise TeacherError(not_speech(name or "config", config.model_type))
         model_cls = SPEECH_ENCODERS[config.model_type][1]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -109,26 +86,7 @@ class Teacher(nn.Module):
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike) -> Teacher:
         """Load from a local ``save_pretrained`` folder or a hub id (cache first, then hub)."""
-        name = str(name_or_path)
-        path = Path(name).expanduser()
-        if path.exists():
-            if not (path / "config.json").is_file():
-                raise TeacherError(f"{path}: not a saved model folder (no config.json)")
-            return cls(_load_model(str(path), name, local_files_only=True), name)
-        if name.startswith((".", "/", "~")) or name.count("/") > 1:
-            raise TeacherError(f"{name}: no such folder")
-        try:  # already in the local hub cache: no network needed
-            return cls(_load_model(name, name, local_files_only=True), name)
-        except _NotCached:
-            pass
-        if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-            raise TeacherError(
-                f"teacher {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids "
-                "downloading it; unset HF_HUB_OFFLINE where the hub is reachable, or pass a local folder "
-                "written by save_pretrained"
-            )
-        _check_hub_reachable(name)
-        return cls(_load_model(name, name, local_files_only=False), name)
+        return cls(load_speech_encoder(name_or_path), str(name_or_path))
 
     # --- facts -------------------------------------------------------------------------
     @property
@@ -143,6 +101,14 @@ class Teacher(nn.Module):
     def hidden_size(self) -> int:
         return int(self.model.config.hidden_size)
 
+    @property
+    def num_hidden_states(self) -> int:
+        return self.num_layers + 1
+
+    def parameter_count(self, training: bool = False) -> int:
+        """All parameters (a teacher has no training-only ones)."""
+        return sum(p.numel() for p in self.model.parameters())
+
     def check_layers(self, layers: list[int] | tuple[int, ...]) -> None:
         """Raise :class:`TeacherError` unless every layer is in ``0..num_layers``."""
         bad = [layer for layer in layers if not 0 <= int(layer) <= self.num_layers]
@@ -153,8 +119,7 @@ class Teacher(nn.Module):
             )
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
-        cfg = self.model.config
-        return conv_output_lengths(lengths, cfg.conv_kernel, cfg.conv_stride)
+        return self.geometry.output_lengths(lengths)
 
     def train(self, mode: bool = True) -> Teacher:
         # Frozen for good: dropout and layerdrop stay off whatever the caller asks.
@@ -162,7 +127,7 @@ class Teacher(nn.Module):
 
     # --- forward -----------------------------------------------------------------------
     @torch.no_grad()
-    def forward(self, waveforms: Tensor, lengths: Tensor | None = None) -> TeacherOutput:
+    def forward(self, waveforms: Tensor, lengths: Tensor | None = None) -> EncoderOutput:
         if waveforms.dim() != 2:
             raise ValueError(
                 f"waveforms must be [batch, samples], got shape {tuple(waveforms.shape)}"
@@ -173,13 +138,13 @@ class Teacher(nn.Module):
         lengths = lengths.to(waveforms.device).long()
         frames = self.output_lengths(lengths)
         if bool((lengths == n).all()):
-            return TeacherOutput(self._run(waveforms, None), frames)
+            return EncoderOutput(self._run(waveforms, None), frames)
         if not self.group_norm_frontend:
             mask = lengths_to_mask(lengths, n).long()
             states = self._run(waveforms, mask)
-            return TeacherOutput(_zero_padding(states, frames), frames)
+            return EncoderOutput(states, frames).zero_padding()
         # Group-norm models: one forward per distinct length, never on padding.
-        t_max = int(self.output_lengths(torch.tensor([n])).item())
+        t_max = self.geometry.num_frames(n)
         out: list[Tensor] | None = None
         for length in torch.unique(lengths).tolist():
             idx = (lengths == length).nonzero(as_tuple=True)[0]
@@ -189,7 +154,7 @@ class Teacher(nn.Module):
             for dst, src in zip(out, part, strict=True):
                 dst[idx, : src.shape[1]] = src
         assert out is not None
-        return TeacherOutput(out, frames)
+        return EncoderOutput(out, frames)
 
     def _run(self, waveforms: Tensor, attention_mask: Tensor | None) -> list[Tensor]:
         kwargs: dict[str, Any] = {"output_hidden_states": True}
@@ -212,7 +177,7 @@ def load_teacher(spec: str, seed: int = 0, **overrides: Any) -> Teacher:
     _no_overrides(spec, overrides)
     if spec == EMBEDDED:
         _check_embedded()
-        return Teacher(_load_model(str(EMBEDDED_DIR), EMBEDDED, local_files_only=True), EMBEDDED)
+        return Teacher(load_model(str(EMBEDDED_DIR), EMBEDDED, local_files_only=True), EMBEDDED)
     return Teacher.from_pretrained(spec)
 
 
@@ -242,7 +207,7 @@ def teacher_config(spec: str, **overrides: Any) -> PreTrainedConfig:
     except (OSError, ValueError) as err:
         raise TeacherError(f"{spec}: cannot read the model config ({one_line(err)})") from None
     if config.model_type not in SPEECH_ENCODERS:
-        raise TeacherError(_not_speech(spec, config.model_type))
+        raise TeacherError(not_speech(spec, config.model_type))
     return config
 
 
@@ -259,71 +224,3 @@ def _check_embedded() -> None:
             f"the embedded teacher is not installed in this copy of gendistiller ({EMBEDDED_DIR}); "
             "build it with `gendistiller pretrain-teacher --install`"
         )
-
-
-# --- helpers -----------------------------------------------------------------------------
-class _NotCached(Exception):
-    pass
-
-
-def _not_speech(name: str, model_type: str) -> str:
-    return (
-        f"{name}: model type {model_type or 'unknown'!r} is not a supported speech encoder "
-        f"(supported: {', '.join(SPEECH_ENCODERS)})"
-    )
-
-
-def _load_model(source: str, name: str, local_files_only: bool) -> PreTrainedModel:
-    try:
-        config = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
-    except OSError as err:
-        if local_files_only and not Path(source).exists():
-            raise _NotCached from None
-        raise TeacherError(f"{name}: cannot read the model config ({one_line(err)})") from None
-    except ValueError as err:  # unknown model_type and the like
-        raise TeacherError(f"{name}: {one_line(err)}") from None
-    if config.model_type not in SPEECH_ENCODERS:
-        raise TeacherError(_not_speech(name, config.model_type))
-    model_cls = SPEECH_ENCODERS[config.model_type][1]
-    try:
-        # Many hub teachers ship only pytorch_model.bin: read with weights_only=True, which
-        # restores tensors and refuses arbitrary pickled objects.
-        model = model_cls.from_pretrained(
-            source, local_files_only=local_files_only, weights_only=True
-        )
-    except OSError as err:
-        if local_files_only and not Path(source).exists():
-            raise _NotCached from None
-        raise TeacherError(f"{name}: cannot load the weights ({one_line(err)})") from None
-    # Teachers always run in fp32 (the embedded one is stored in fp16 to halve its size).
-    return model.float()
-
-
-def _check_hub_reachable(name: str, timeout: float = 5.0) -> None:
-    """Fail in seconds, not after half a minute of retries, when the hub is unreachable."""
-    from huggingface_hub import constants
-
-    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
-    result: list[BaseException | None] = []
-
-    def probe() -> None:
-        try:
-            socket.create_connection((host, 443), timeout=timeout).close()
-            result.append(None)
-        except OSError as err:
-            result.append(err)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 1.0)
-    error = result[0] if result else TimeoutError(f"no answer within {timeout:.0f} s")
-    if error is not None:
-        raise TeacherError(
-            f"cannot reach the Hugging Face hub ({host}) to download teacher {name!r}: {one_line(error)}; "
-            "set HF_HUB_OFFLINE=1 to use only the local cache, or pass a local folder written by save_pretrained"
-        )
-
-
-def _zero_padding(states: list[Tensor], frames: Tensor) -> list[Tensor]:
-    mask = lengths_to_mask(frames, states[0].shape[1])[..., None]
-    return [s * mask.to(s.dtype) for s in states]

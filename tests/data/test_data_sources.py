@@ -11,7 +11,7 @@ import soundfile as sf
 
 from gendistiller import cli
 from gendistiller.audio import SAMPLE_RATE, load_audio_crop
-from gendistiller.data import DataConfig, read_manifest, scan_source
+from gendistiller.data import DataConfig, read_audio_list, scan_source
 from gendistiller.data import sources as sources_mod
 from gendistiller.data.sources import problem_kind
 from gendistiller.errors import ConfigError, DataError
@@ -104,7 +104,7 @@ def test_manifest_csv_without_counts_reads_headers(tmp_path):
     write(tmp_path / "b.flac", tone(0.25))
     manifest = tmp_path / "list.csv"
     manifest.write_text(f"path,duration\na.flac,\n{tmp_path / 'b.flac'},\n")
-    base, rows = read_manifest(str(manifest))
+    base, rows = read_audio_list(str(manifest))
     assert base == tmp_path and [r[1] for r in rows] == [None, None]
     report = scan_source(cfg(source="manifest", manifest=str(manifest)), progress=False)
     assert sorted(e.num_samples for e in report.entries) == [4000, 8000]
@@ -114,7 +114,7 @@ def test_manifest_bad_count_names_the_line(tmp_path):
     manifest = tmp_path / "m.tsv"
     manifest.write_text("a.wav\t100\nb.wav\tlots\n")
     with pytest.raises(DataError, match=r"m\.tsv:2: number of samples 'lots'"):
-        read_manifest(str(manifest))
+        read_audio_list(str(manifest))
 
 
 def test_scan_results_are_cached_and_refreshed_when_a_file_changes(tmp_path, monkeypatch):

@@ -107,11 +107,9 @@ def test_unknown_folder_is_one_clear_error(tmp_path):
         ks.speech_commands(tmp_path / "nope")
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    from gendistiller.corpus import build_corpus
-
-    return build_corpus(tmp_path_factory.mktemp("corpus") / "tiny", size="tiny", progress=False)
+@pytest.fixture
+def corpus(tiny_corpus):
+    return tiny_corpus
 
 
 def test_corpus_readers_give_each_task_its_labels_and_splits(corpus):

@@ -11,11 +11,9 @@ from gendistiller.errors import ConfigError
 from gendistiller.evaluation.evaluate import parse_models
 
 
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    from gendistiller.corpus import build_corpus
-
-    return build_corpus(tmp_path_factory.mktemp("c") / "tiny", size="tiny", progress=False).root
+@pytest.fixture
+def corpus_dir(tiny_corpus):
+    return tiny_corpus.root
 
 
 def test_evaluate_writes_one_report_for_all_models(corpus_dir, tmp_path):

@@ -7,6 +7,7 @@ import torch
 
 import gendistiller
 from gendistiller.audio import AudioError
+from gendistiller.encoders import FrameGeometry
 from gendistiller.errors import ConfigError
 from gendistiller.export.extract import ChunkedStates, extract, plan_chunks
 from gendistiller.export.fidelity import synthetic_speech
@@ -26,7 +27,7 @@ def _cosine(a, b):
 def test_chunks_tile_the_frames_and_stay_inside_the_audio():
     n, stride, field = 123_457, 320, 400
     total = (n - field) // stride + 1
-    chunks = plan_chunks(n, stride, field, chunk_frames=100, context_frames=7)
+    chunks = plan_chunks(n, FrameGeometry.single(field, stride), chunk_frames=100, context_frames=7)
     assert chunks[0].first == 0 and chunks[-1].last == total
     for a, b in zip(chunks, chunks[1:], strict=False):
         assert a.last == b.first

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from gendistiller.encoders import load_encoder
 from gendistiller.measure import count_macs, machine_info, macs_by_op, parameter_count
-from gendistiller.students import load_student
 
 
 def conv_stack_macs(config, samples: int) -> tuple[int, int]:
@@ -65,7 +65,7 @@ def test_macs_match_a_hand_count_from_the_config():
 
 
 def test_student_convolutions_are_the_configured_cnn_and_positional_conv():
-    student = load_student("gendistiller-tiny")
+    student = load_encoder("gendistiller-tiny")
     c = student.config
     cnn, frames = conv_stack_macs(c, 16000)
     k, groups = c.num_conv_pos_embeddings, c.num_conv_pos_embedding_groups
@@ -80,7 +80,7 @@ def test_parameter_count_prefers_the_encoder_interface():
 
     assert parameter_count(WithCount(2, 2)) == 7
     assert parameter_count(nn.Linear(3, 2)) == 8  # no method of its own: every parameter
-    student = load_student("distilhubert-tiny")
+    student = load_encoder("distilhubert-tiny")
     everything = sum(p.numel() for p in student.parameters())
     assert 0 < parameter_count(student) < everything  # prediction heads excluded
 

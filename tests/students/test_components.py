@@ -1,11 +1,7 @@
 import torch
 
-from gendistiller.students.components import (
-    MaskedGroupNorm,
-    conv_output_lengths,
-    lengths_to_mask,
-    scale_grad,
-)
+from gendistiller.encoders import FrameGeometry
+from gendistiller.students.components import MaskedGroupNorm, lengths_to_mask, scale_grad
 
 
 def test_lengths_to_mask():
@@ -17,7 +13,7 @@ def test_conv_output_lengths_standard_encoder():
     kernels, strides = (10, 3, 3, 3, 3, 2, 2), (5, 2, 2, 2, 2, 2, 2)
     n = torch.tensor([400, 16000, 160000, 12345])
     expected = torch.div(n - 400, 320, rounding_mode="floor") + 1
-    assert conv_output_lengths(n, kernels, strides).tolist() == expected.tolist()
+    assert FrameGeometry(kernels, strides).output_lengths(n).tolist() == expected.tolist()
 
 
 def test_masked_group_norm_ignores_padding():

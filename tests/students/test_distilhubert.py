@@ -16,7 +16,7 @@ def test_shape_and_heads(waves):
     assert len(out.predictions) == len(model.config.target_layers)
     assert out.lengths.tolist() == ((lengths - 400) // 320 + 1).tolist()
     heads = sum(p.numel() for p in model.prediction_heads.parameters())
-    assert model.num_parameters(deployed=False) - model.num_parameters() == heads > 0
+    assert model.parameter_count(training=True) - model.parameter_count() == heads > 0
 
 
 def test_padding_invariance(waves):

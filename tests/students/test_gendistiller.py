@@ -43,12 +43,12 @@ def test_per_step_weights_have_one_block_per_target():
     shared = _student(target_layers=[1, 2, 3])
     per_step = _student(target_layers=[1, 2, 3], shared_weights=False)
     assert len(shared.generator.blocks) == 1 and len(per_step.generator.blocks) == 3
-    assert per_step.num_parameters() > shared.num_parameters()
+    assert per_step.parameter_count() > shared.parameter_count()
 
 
 def test_switches_change_the_architecture():
-    base = _student().num_parameters()
-    assert _student(output_projection=False).num_parameters() == base - (32 * 32 + 32)
+    base = _student().parameter_count()
+    assert _student(output_projection=False).parameter_count() == base - (32 * 32 + 32)
 
 
 def test_inference_runs_free_without_teacher(waves):

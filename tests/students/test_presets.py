@@ -7,7 +7,7 @@ from gendistiller.students import build_student, get_preset
 
 def _count(name: str, deployed: bool) -> int:
     with torch.device("meta"):
-        return build_student(name).num_parameters(deployed=deployed)
+        return build_student(name).parameter_count(training=not deployed)
 
 
 @pytest.mark.parametrize(
@@ -81,8 +81,8 @@ def test_scaling_to_a_small_teacher_keeps_the_proportions():
         and gen.conv_dim == [128] * 7
     )
     with torch.device("meta"):
-        ratio = build_student(gen).num_parameters() / build_student(base).num_parameters(
-            deployed=False
+        ratio = build_student(gen).parameter_count() / build_student(base).parameter_count(
+            training=True
         )
     assert 0.55 < ratio < 0.75
     assert thirds(4) == [1, 3, 4] and thirds(1) == [1]

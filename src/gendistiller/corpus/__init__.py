@@ -8,7 +8,7 @@ with every label (text, phonemes, speaker, keyword, intent, per-task splits);
 
 from gendistiller.corpus.build import build_corpus, cache_root, default_corpus, default_corpus_dir
 from gendistiller.corpus.commands import INTENTS, KEYWORD_CLASSES, KEYWORDS, UNKNOWN, Intent
-from gendistiller.corpus.dataset import TASKS, Corpus, load_corpus
+from gendistiller.corpus.dataset import SPLIT_COLUMNS, Corpus, load_corpus
 from gendistiller.corpus.inventory import corpus_summary
 from gendistiller.corpus.manifest import COLUMNS, MANIFEST_NAME, Utterance
 from gendistiller.corpus.phones import PHONES
@@ -23,7 +23,7 @@ __all__ = [
     "MANIFEST_NAME",
     "PHONES",
     "SIZES",
-    "TASKS",
+    "SPLIT_COLUMNS",
     "UNKNOWN",
     "Corpus",
     "CorpusSize",

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from gendistiller.audio import load_audio
-from gendistiller.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest
+from gendistiller.corpus.manifest import MANIFEST_NAME, Utterance, read_corpus_manifest
 from gendistiller.corpus.speakers import Speaker
 from gendistiller.errors import ConfigError, DataError
 
@@ -19,7 +19,7 @@ INFO_NAME = "corpus.json"
 FORMAT_VERSION = 1
 
 # task -> its split column. "all" is the generic, held-out-speaker split of every row.
-TASKS: dict[str, str] = {
+SPLIT_COLUMNS: dict[str, str] = {
     "all": "split",
     "sid": "split_sid",
     "pr": "split_pr",
@@ -61,12 +61,14 @@ class Corpus:
         return len(self.records)
 
     def split(self, task: str, name: str) -> list[Utterance]:
-        """Records of ``task`` (one of :data:`TASKS`) in split ``name`` (train/dev/test)."""
-        if task not in TASKS:
-            raise ConfigError(f"corpus task: unknown {task!r}; choose one of {', '.join(TASKS)}")
+        """Records of ``task`` (one of :data:`SPLIT_COLUMNS`) in split ``name`` (train/dev/test)."""
+        if task not in SPLIT_COLUMNS:
+            raise ConfigError(
+                f"corpus task: unknown {task!r}; choose one of {', '.join(SPLIT_COLUMNS)}"
+            )
         if name not in ("train", "dev", "test"):
             raise ConfigError(f"corpus split: unknown {name!r}; choose train, dev or test")
-        column = TASKS[task]
+        column = SPLIT_COLUMNS[task]
         return [r for r in self.records if getattr(r, column) == name]
 
     def write_manifest(
@@ -115,7 +117,7 @@ def load_corpus(root: str | os.PathLike) -> Corpus:
     """Open a corpus folder written by :func:`build_corpus` (checks that its files exist)."""
     root = Path(root)
     info = read_info(root)
-    records = tuple(read_manifest(root / MANIFEST_NAME))
+    records = tuple(read_corpus_manifest(root / MANIFEST_NAME))
     for rec in records:
         if not (root / rec.path).is_file():
             raise DataError(f"{root / rec.path}: missing audio file listed in the manifest")

@@ -78,7 +78,7 @@ def write_manifest(path: str | os.PathLike, records: list[Utterance]) -> None:
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def read_manifest(path: str | os.PathLike) -> list[Utterance]:
+def read_corpus_manifest(path: str | os.PathLike) -> list[Utterance]:
     """Parse a corpus manifest; a missing column or bad value raises a one-line DataError."""
     path = Path(path)
     try:

@@ -4,7 +4,7 @@
 from gendistiller.data.config import DataConfig
 from gendistiller.data.dataset import CropDataset, collate
 from gendistiller.data.sampler import CropRequest, ResumableBatchSampler
-from gendistiller.data.sources import AudioEntry, ScanReport, read_manifest, scan_source
+from gendistiller.data.sources import AudioEntry, ScanReport, read_audio_list, scan_source
 
 __all__ = [
     "AudioEntry",
@@ -14,6 +14,6 @@ __all__ = [
     "ResumableBatchSampler",
     "ScanReport",
     "collate",
-    "read_manifest",
+    "read_audio_list",
     "scan_source",
 ]

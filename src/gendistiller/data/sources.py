@@ -68,7 +68,7 @@ def scan_source(cfg: DataConfig, *, progress: bool = True) -> ScanReport:
     """Resolve ``cfg`` to usable files; raises :class:`DataError` when none is left."""
     cfg.check_paths()
     if cfg.source == "manifest":
-        base, listed = read_manifest(cfg.manifest, cfg.root or None)
+        base, listed = read_audio_list(cfg.manifest, cfg.root or None)
         where = cfg.manifest
     else:
         base = Path(cfg.root)
@@ -121,7 +121,9 @@ def list_librispeech(root: Path, subsets: Iterable[str], *, progress: bool = Fal
     return sorted(files)
 
 
-def read_manifest(path: str, root: str | None = None) -> tuple[Path, list[tuple[str, int | None]]]:
+def read_audio_list(
+    path: str, root: str | None = None
+) -> tuple[Path, list[tuple[str, int | None]]]:
     """Parse a TSV/CSV manifest: ``path[<tab or comma>num_samples]`` per line.
 
     Relative paths resolve against ``root``, else a fairseq-style first line naming a

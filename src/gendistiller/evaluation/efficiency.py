@@ -29,8 +29,9 @@ from typing import Any
 
 import torch
 
+from gendistiller.encoders import load_encoder
 from gendistiller.evaluation.runtimes import PYTORCH, check_runtimes, min_cosine, prepare
-from gendistiller.evaluation.superb import TEACHER, Upstream, load_upstream
+from gendistiller.evaluation.superb import STUDENT, TEACHER, Upstream, load_upstream
 from gendistiller.export.fidelity import synthetic_batch
 from gendistiller.measure import (
     check_targets,
@@ -69,9 +70,9 @@ class ModelCost:
     ratios: dict[str, float] = field(default_factory=dict)  # vs the reference teacher
 
 
-def load_model(spec: str, name: str = "") -> Any:
-    """The one place efficiency resolves a spec to an encoder (memory's child uses it too)."""
-    return load_upstream(spec, name=name).model
+def load_model(spec: str) -> Any:
+    """The encoder of a spec (memory's child process loads through it too)."""
+    return load_encoder(spec)
 
 
 def load_upstreams(specs: Mapping[str, str]) -> dict[str, Upstream]:
@@ -93,17 +94,15 @@ def _static_cost(name: str, model: Any, seconds: Sequence[float]) -> ModelCost:
     by_op = {s: macs_by_op(enc, s) for s in seconds}
     macs = {_key(s): sum(ops.values()) for s, ops in by_op.items()}
     longest = max(seconds)
-    inner = getattr(enc, "model", None)
-    states = getattr(enc, "num_hidden_states", None) or int(config.num_hidden_layers) + 1
     return ModelCost(
         name=name,
-        spec=str(getattr(model, "spec", "") or getattr(enc, "name", "") or ""),
-        kind="student" if hasattr(config, "target_layers") else TEACHER,
-        architecture=type(inner if isinstance(inner, torch.nn.Module) else enc).__name__,
+        spec=str(getattr(model, "spec", "") or enc.name),
+        kind=STUDENT if getattr(enc, "kind", TEACHER) == STUDENT else TEACHER,
+        architecture=type(getattr(enc, "model", enc)).__name__,
         model_type=str(getattr(config, "model_type", "")),
         parameters=parameter_count(enc),
-        hidden_states=int(states),
-        hidden_size=int(config.hidden_size),
+        hidden_states=int(enc.num_hidden_states),
+        hidden_size=int(enc.hidden_size),
         macs=macs,
         macs_per_second=round(macs[_key(longest)] / longest),
         macs_by_op=by_op[longest],

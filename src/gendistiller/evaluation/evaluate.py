@@ -4,7 +4,7 @@
 
     gendistiller evaluate teacher=random:wavlm-tiny student=runs/x/student --out eval/
 
-Models are ``NAME=SPEC`` (see :func:`~gendistiller.evaluation.superb.load_upstream`);
+Models are ``NAME=SPEC`` (any :func:`~gendistiller.encoders.load_encoder` spec);
 the model named ``teacher`` (or ``--teacher NAME``, else the first teacher given) is the
 reference of every student's fidelity and of the efficiency ratios.
 """
@@ -231,12 +231,11 @@ def _fidelity(
 
 
 def _describe(up: Upstream) -> dict:
-    model = up.model if up.kind == STUDENT else up.model.model
     return {
         "spec": up.spec,
         "kind": up.kind,
-        "architecture": type(model).__name__,
-        "parameters": up.num_parameters(),
+        "architecture": up.architecture,
+        "parameters": up.parameter_count(),
         "hidden_size": up.hidden_size,
         "hidden_states": up.num_hidden_states,
         "target_layers": up.target_layers,

@@ -1,7 +1,7 @@
-"""Any student or teacher as a SUPERB (s3prl) upstream, and the one wrapper evaluation uses.
+"""Any encoder as a SUPERB (s3prl) upstream: the thin adapter evaluation uses.
 
-:class:`Upstream` puts a saved or preset student and a :class:`~gendistiller.teachers.Teacher`
-behind one frozen interface. It speaks both forms of the s3prl contract:
+:class:`Upstream` puts any encoder (:mod:`gendistiller.encoders`: a student, a teacher,
+an ONNX export) behind one frozen interface. It speaks both forms of the s3prl contract:
 
 - legacy ``UpstreamExpert`` (what ``run_downstream.py`` and the SUPERB recipes call):
   ``upstream(list of 1-D 16 kHz waveforms) -> {"hidden_states": [B x T x D, ...],
@@ -11,9 +11,10 @@ behind one frozen interface. It speaks both forms of the s3prl contract:
   properties ``num_layers``, ``hidden_sizes`` and ``downsample_rates``.
 
 Every state has the same width and stride; frame ``t`` of an ``n``-sample input exists
-for ``t < floor((n - 400) / 320) + 1``, and frames past an utterance's end are zero, so a
-padded batch gives each utterance the frames it gets alone. :class:`UpstreamExpert` is
-the name s3prl's hub looks for (see docs/superb.md).
+for ``t < floor((n - 400) / 320) + 1`` (the encoder's :class:`~gendistiller.encoders.FrameGeometry`),
+and frames past an utterance's end are zero, so a padded batch gives each utterance the
+frames it gets alone. :class:`UpstreamExpert` is the name s3prl's hub looks for (see
+docs/superb.md); specs are those of :func:`~gendistiller.encoders.load_encoder`.
 """
 
 from __future__ import annotations
@@ -21,46 +22,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gendistiller.errors import CheckpointError
-from gendistiller.students import StudentModel, load_student
-from gendistiller.students.components import lengths_to_mask
-from gendistiller.students.presets import CONFIG_TYPES, PRESETS
-from gendistiller.teachers import Teacher, load_teacher
+from gendistiller.encoders.base import Encoder, EncoderOutput
+from gendistiller.encoders.resolve import load_encoder
 
 STUDENT, TEACHER = "student", "teacher"
 
-
-@dataclass
-class UpstreamOutput:
-    """``hidden_states``: all states ``[B, T, D]`` (zero past each utterance's end);
-    ``lengths``: valid frames ``[B]``; ``predictions``: a student's estimates of its
-    teacher's ``target_layers`` (``None`` for teachers)."""
-
-    hidden_states: list[Tensor]
-    lengths: Tensor
-    predictions: list[Tensor] | None = None
+#: Kept for users of earlier releases: the upstream returns an :class:`EncoderOutput`.
+UpstreamOutput = EncoderOutput
 
 
 class Upstream(nn.Module):
-    """A frozen speech encoder, student or teacher, with the SUPERB upstream interface."""
+    """A frozen encoder with the SUPERB upstream interface."""
 
-    def __init__(self, model: StudentModel | Teacher, name: str = "", spec: str = ""):
+    def __init__(self, model: Encoder, name: str = "", spec: str = ""):
         super().__init__()
-        if not isinstance(model, (StudentModel, Teacher)):
-            raise TypeError(f"expected a student or a Teacher, got {type(model).__name__}")
+        if not isinstance(model, Encoder):
+            raise TypeError(
+                f"expected an encoder (gendistiller.encoders), got {type(model).__name__}"
+            )
         self.model = model
-        self.kind = STUDENT if isinstance(model, StudentModel) else TEACHER
-        self.spec = spec or getattr(model, "name", "") or type(model).__name__
+        self.kind = STUDENT if getattr(model, "kind", TEACHER) == STUDENT else TEACHER
+        self.spec = spec or model.name or type(model).__name__
         self.name = name or self.spec
-        self.model.requires_grad_(False)
-        self.model.eval()
+        if isinstance(model, nn.Module):
+            model.requires_grad_(False)
+            model.eval()
 
     # --- facts -------------------------------------------------------------------------
     @property
@@ -68,33 +59,36 @@ class Upstream(nn.Module):
         return self.model.config
 
     @property
+    def architecture(self) -> str:
+        """The class that computes the states (a teacher's transformers model class)."""
+        return type(getattr(self.model, "model", self.model)).__name__
+
+    @property
     def hidden_size(self) -> int:
-        return int(self.config.hidden_size)
+        return int(self.model.hidden_size)
 
     @property
     def num_hidden_states(self) -> int:
-        if isinstance(self.model, StudentModel):
-            return self.model.num_hidden_states
-        return self.model.num_layers + 1
+        return int(self.model.num_hidden_states)
 
     @property
     def downsample_rate(self) -> int:
         """Waveform samples per frame (320 = 20 ms for every supported encoder)."""
-        return int(np.prod(self.config.conv_stride))
+        return self.model.geometry.stride
 
     @property
     def target_layers(self) -> list[int]:
-        return [int(x) for x in self.config.target_layers] if self.kind == STUDENT else []
+        """The teacher layers a student estimates (none for other encoders)."""
+        layers = getattr(self.config, "target_layers", None) if self.kind == STUDENT else None
+        return [int(x) for x in layers or []]
 
-    def num_parameters(self) -> int:
+    def parameter_count(self, training: bool = False) -> int:
         """Parameters used at inference (a student's training-only heads excluded)."""
-        if isinstance(self.model, StudentModel):
-            return self.model.num_parameters(deployed=True)
-        return sum(p.numel() for p in self.model.parameters())
+        return self.model.parameter_count(training)
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Frames for inputs of ``lengths`` samples: floor((n - 400) / 320) + 1."""
-        return self.model.output_lengths(lengths)
+        return self.model.geometry.output_lengths(lengths)
 
     def fingerprint(self) -> str:
         """A digest of the architecture and every weight: equal digests, equal features.
@@ -104,9 +98,11 @@ class Upstream(nn.Module):
         return self._fingerprint
 
     def _digest(self) -> str:
-        digest = hashlib.sha1(
-            json.dumps(self.config.to_dict(), sort_keys=True, default=str).encode()
-        )
+        config = self.config.to_dict() if self.config is not None else {}
+        digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode())
+        if not isinstance(self.model, nn.Module):  # an ONNX file: its bytes are its weights
+            digest.update(Path(self.model.path).read_bytes())
+            return digest.hexdigest()[:16]
         for key, value in sorted(self.model.state_dict().items()):
             digest.update(key.encode())
             digest.update(
@@ -120,7 +116,7 @@ class Upstream(nn.Module):
 
     # --- the uniform forward --------------------------------------------------------------
     @torch.no_grad()
-    def extract(self, waveforms: Tensor, lengths: Tensor | None = None) -> UpstreamOutput:
+    def extract(self, waveforms: Tensor, lengths: Tensor | None = None) -> EncoderOutput:
         """All hidden states of a padded batch ``[B, N]`` with ``lengths`` in samples."""
         if waveforms.dim() != 2:
             raise ValueError(
@@ -129,18 +125,14 @@ class Upstream(nn.Module):
         if lengths is None:
             lengths = torch.full((waveforms.shape[0],), waveforms.shape[1], dtype=torch.long)
         lengths = lengths.to(waveforms.device).long()
-        if int(lengths.min()) < 400:
+        field = self.model.geometry.receptive_field
+        if int(lengths.min()) < field:
             raise ValueError(
-                f"{self.name}: inputs need at least 400 samples (25 ms), got {int(lengths.min())}"
+                f"{self.name}: inputs need at least {field} samples "
+                f"({1000 * field / 16000:g} ms), got {int(lengths.min())}"
             )
         out = self.model(waveforms, lengths)
-        frames = out.lengths.to(waveforms.device)
-        mask = lengths_to_mask(frames, out.hidden_states[0].shape[1])[..., None]
-        states = [s * mask.to(s.dtype) for s in out.hidden_states]
-        predictions = getattr(out, "predictions", None)
-        if predictions is not None:
-            predictions = [p * mask.to(p.dtype) for p in predictions]
-        return UpstreamOutput(states, frames, predictions)
+        return EncoderOutput(out.hidden_states, out.lengths.to(waveforms.device), out.predictions)
 
     # --- the s3prl contract --------------------------------------------------------------
     def forward(self, wavs, wavs_len: Tensor | None = None):
@@ -195,39 +187,14 @@ class Upstream(nn.Module):
 
 
 def load_upstream(spec: str | os.PathLike, name: str = "", seed: int = 0) -> Upstream:
-    """An upstream from a spec: a saved student folder (or a training run folder holding
-    ``student/``), a student preset (random weights from ``seed``), or anything
-    :func:`~gendistiller.teachers.load_teacher` accepts (hub id, folder, ``random:TYPE``)."""
-    text = str(spec)
-    path = Path(text).expanduser()
-    if text in PRESETS and not path.exists():
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return Upstream(load_student(text), name, text)
-    if path.is_dir():
-        for folder in (path, path / "student"):
-            config = folder / "config.json"
-            if config.is_file():
-                if _model_type(config) in CONFIG_TYPES:
-                    return Upstream(load_student(folder), name, text)
-                return Upstream(load_teacher(str(folder), seed=seed), name, text)
-        raise CheckpointError(
-            f"{path}: no config.json (nor student/config.json): not a saved model folder"
-        )
-    return Upstream(load_teacher(text, seed=seed), name, text)
+    """The upstream of any :func:`~gendistiller.encoders.load_encoder` spec (a student or
+    run folder, a preset with random weights from ``seed``, a teacher, an ``.onnx`` file)."""
+    return Upstream(load_encoder(spec, seed=seed), name, str(spec))
 
 
 class UpstreamExpert(Upstream):
     """What s3prl's hub builds: ``UpstreamExpert(ckpt, model_config=None, **kwargs)``,
-    ``ckpt`` being any :func:`load_upstream` spec (a student folder, a teacher id...)."""
+    ``ckpt`` being any :func:`~gendistiller.encoders.load_encoder` spec."""
 
     def __init__(self, ckpt: str, model_config: str | None = None, **kwargs):
-        loaded = load_upstream(ckpt)
-        super().__init__(loaded.model, loaded.name, loaded.spec)
-
-
-def _model_type(config: Path) -> str:
-    try:
-        return str(json.loads(config.read_text(encoding="utf-8")).get("model_type", ""))
-    except (OSError, ValueError, AttributeError) as err:
-        raise CheckpointError(f"{config}: not readable JSON ({err})") from None
+        super().__init__(load_encoder(ckpt), "", str(ckpt))

@@ -109,22 +109,12 @@ def _reload_difference(student: StudentModel, out: Path) -> tuple[float, float]:
     """Largest difference between the student's and the reloaded model's hidden states on
     one unpadded utterance (HuBERT checkpoints take no padding), and the largest value."""
     from gendistiller.export.fidelity import synthetic_speech
-    from gendistiller.students import load_student
-    from gendistiller.students.distilhubert import DistilHuBERTModel
+    from gendistiller.export.transformers import reloaded_states
 
     wave = torch.from_numpy(synthetic_speech(3 * 16000))[None]
     with torch.no_grad():
         ref = student(wave).hidden_states
-        if isinstance(student, DistilHuBERTModel):
-            from transformers import HubertModel
-
-            got = (
-                HubertModel.from_pretrained(out)
-                .eval()(wave, output_hidden_states=True)
-                .hidden_states
-            )
-        else:
-            got = load_student(out)(wave).hidden_states
+        got = reloaded_states(student, out, wave)
     diff = max(float((r - g).abs().max()) for r, g in zip(ref, got, strict=True))
     return diff, max(float(r.abs().max()) for r in ref)
 
@@ -149,7 +139,9 @@ def _speed(fp32: Path, int8: Path, seconds: float = 10.0) -> dict[str, float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "student", metavar="STUDENT", help="saved student folder (or a preset, random weights)"
+        "student",
+        metavar="STUDENT",
+        help="saved student folder, run folder, or a preset (random weights, seed 0)",
     )
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write")
     parser.add_argument(
@@ -175,9 +167,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gendistiller.students import load_student
+    from gendistiller.encoders.resolve import load_encoder
 
-    student = load_student(args.student)
+    student = load_encoder(args.student)
+    if not isinstance(student, StudentModel):
+        raise GenDistillerError(
+            f"{args.student}: not a student ({type(student).__name__}); export takes a saved "
+            "student folder, a run folder or a student preset"
+        )
     report = export_student(
         student, args.out_dir, args.format, weight_type=args.int8_weights, verify=not args.no_verify
     )

@@ -25,15 +25,11 @@ import numpy as np
 import torch
 
 from gendistiller.audio import SAMPLE_RATE, AudioError, audio_info, load_audio, load_audio_crop
+from gendistiller.encoders.base import Encoder
+from gendistiller.encoders.geometry import FrameGeometry
+from gendistiller.encoders.resolve import load_encoder
 from gendistiller.errors import ConfigError
-from gendistiller.export.models import (
-    FeatureModel,
-    frame_geometry,
-    load_feature_model,
-    model_device,
-    num_hidden_states,
-    resolve_layers,
-)
+from gendistiller.export.models import model_device, resolve_layers
 
 Audio = str | os.PathLike | np.ndarray | torch.Tensor
 
@@ -53,15 +49,15 @@ class Chunk:
 
 
 def plan_chunks(
-    num_samples: int, stride: int, field: int, chunk_frames: int, context_frames: int
+    num_samples: int, geometry: FrameGeometry, chunk_frames: int, context_frames: int
 ) -> list[Chunk]:
     """Cut ``num_samples`` samples into chunks of ``chunk_frames`` frames plus context."""
-    total = max(0, (num_samples - field) // stride + 1)
+    total = geometry.num_frames(num_samples)
     chunks = []
     for first in range(0, total, chunk_frames):
         last = min(total, first + chunk_frames)
         lo, hi = max(0, first - context_frames), min(total, last + context_frames)
-        chunks.append(Chunk(first, last, lo * stride, (hi - 1) * stride + field))
+        chunks.append(Chunk(first, last, lo * geometry.stride, geometry.num_samples(hi)))
     return chunks
 
 
@@ -109,7 +105,7 @@ class ChunkedStates:
     def __init__(
         self,
         audio: Audio,
-        model: FeatureModel | str | os.PathLike,
+        model: Encoder | str | os.PathLike,
         layers: Sequence[int] | None = None,
         *,
         chunk_seconds: float = 20.0,
@@ -119,11 +115,12 @@ class ChunkedStates:
             raise ConfigError(
                 f"chunk_seconds must be > 0 and context_seconds >= 0, got {chunk_seconds} and {context_seconds}"
             )
-        self.model = load_feature_model(model) if isinstance(model, (str, os.PathLike)) else model
+        self.model = load_encoder(model) if isinstance(model, (str, os.PathLike)) else model
         #: The hidden states kept, as indices ``0..K``.
-        self.layers = resolve_layers(layers, num_hidden_states(self.model))
+        self.layers = resolve_layers(layers, self.model.num_hidden_states)
         self.source = _Source(audio)
-        self.stride, field = frame_geometry(self.model)
+        geometry = self.model.geometry
+        self.stride, field = geometry.stride, geometry.receptive_field
         if self.source.num_samples < field:
             raise AudioError(
                 self.source.path or "<array>",
@@ -131,9 +128,7 @@ class ChunkedStates:
             )
         chunk_frames = max(1, round(chunk_seconds * SAMPLE_RATE / self.stride))
         context_frames = math.ceil(context_seconds * SAMPLE_RATE / self.stride)
-        self.chunks = plan_chunks(
-            self.source.num_samples, self.stride, field, chunk_frames, context_frames
-        )
+        self.chunks = plan_chunks(self.source.num_samples, geometry, chunk_frames, context_frames)
         self.num_frames = self.chunks[-1].last
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
@@ -160,7 +155,7 @@ class ChunkedStates:
 
 def extract(
     audio: Audio,
-    model: FeatureModel | str | os.PathLike,
+    model: Encoder | str | os.PathLike,
     layers: int | Sequence[int] | None = None,
     *,
     chunk_seconds: float = 20.0,
@@ -171,8 +166,8 @@ def extract(
 
     ``model``: a student, a :class:`~gendistiller.teachers.Teacher`, an
     :class:`~gendistiller.export.onnx.OnnxModel`, or a spec for
-    :func:`~gendistiller.export.models.load_feature_model` (student folder or preset,
-    ``.onnx`` file, teacher id). ``layers``: hidden-state indices (negative counts from
+    :func:`~gendistiller.encoders.load_encoder` (student or run folder, preset,
+    ``.onnx`` file, teacher id...). ``layers``: hidden-state indices (negative counts from
     the end); an int gives ``[frames, hidden]``, a list or None (all) gives
     ``[len(layers), frames, hidden]``. ``out``: a preallocated array of that shape to fill
     (e.g. a memory-mapped ``.npy``).

@@ -24,9 +24,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from gendistiller.audio import AudioError
+from gendistiller.encoders.resolve import load_encoder
 from gendistiller.errors import ConfigError, DataError
 from gendistiller.export.extract import ChunkedStates
-from gendistiller.export.models import load_feature_model, num_hidden_states, resolve_layers
+from gendistiller.export.models import resolve_layers
 
 FORMATS = ("npy", "safetensors")
 DTYPES = ("float32", "float16")
@@ -77,8 +78,8 @@ def extract_folder(
     files = list_folder(src)
     if not files:
         raise DataError(f"{src}: no audio files found")
-    model = load_feature_model(model_spec, device=device)
-    layers = resolve_layers(layers, num_hidden_states(model))
+    model = load_encoder(model_spec, device=device)
+    layers = resolve_layers(layers, model.num_hidden_states)
     settings = {
         "model": _canonical(model_spec),
         "layers": layers,

@@ -5,16 +5,18 @@ A student's graph takes ``waveforms`` float32 ``[batch, samples]`` and ``lengths
 and ``frame_lengths`` int64 ``[batch]``; batch and time are dynamic, padded batches give the
 same valid frames as PyTorch. A teacher's graph takes ``waveforms`` only (group-norm
 front-ends must not see padding, see :mod:`gendistiller.teachers`). Facts a runtime needs
-(stride, receptive field, minimum input) travel in the model's metadata.
+(the conv stack's geometry, minimum input, width, parameter count and the source model's
+config) travel in the model's metadata, so :class:`OnnxModel` is an encoder like the model
+it was exported from (:mod:`gendistiller.encoders`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +24,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from gendistiller.encoders.base import EncoderOutput
+from gendistiller.encoders.geometry import STANDARD, FrameGeometry
 from gendistiller.errors import CheckpointError, one_line
-from gendistiller.export.models import frame_geometry
 
 WAVEFORMS, LENGTHS, FRAME_LENGTHS = "waveforms", "lengths", "frame_lengths"
 #: Above this many bytes of weights, tensors go to a side file (protobuf's 2 GB limit).
@@ -60,14 +63,15 @@ def export_onnx(model: nn.Module, path: str | os.PathLike) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    stride, field = frame_geometry(model)
+    geometry, count = model.geometry, model.num_hidden_states
+    stride, field = geometry.stride, geometry.receptive_field
     # Two frames at least: torch.export specialises a one-frame sequence.
     min_samples = field + stride
     if isinstance(model, StudentModel):
-        graph, count = _StudentGraph(_folded(model)), model.num_hidden_states
+        graph = _StudentGraph(_folded(model))
         inputs, names = (WAVEFORMS, LENGTHS), [*map(state_name, range(count)), FRAME_LENGTHS]
     elif isinstance(model, Teacher):
-        graph, count = _TeacherGraph(_folded(model.model)), model.num_layers + 1
+        graph = _TeacherGraph(_folded(model.model))
         inputs, names = (WAVEFORMS,), [state_name(i) for i in range(count)]
     else:
         raise TypeError(f"cannot export {type(model).__name__}: expected a student or a Teacher")
@@ -94,8 +98,13 @@ def export_onnx(model: nn.Module, path: str | os.PathLike) -> Path:
             "num_hidden_states": str(count),
             "stride": str(stride),
             "receptive_field": str(field),
+            "conv_kernel": json.dumps(list(geometry.kernels)),
+            "conv_stride": json.dumps(list(geometry.strides)),
             "min_samples": str(min_samples),
             "sample_rate": "16000",
+            "hidden_size": str(model.hidden_size),
+            "parameters": str(model.parameter_count()),
+            "config": model.config.to_json_string(use_diff=False),
         }
     )
     weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -140,22 +149,23 @@ def _quiet():
             lg.setLevel(level)
 
 
-@dataclass
-class OnnxOutput:
-    hidden_states: list[Tensor]
-    lengths: Tensor
+#: Kept for users of earlier releases: an ONNX model returns an :class:`EncoderOutput`.
+OnnxOutput = EncoderOutput
 
 
 class OnnxModel:
-    """An exported model run by onnxruntime, called like the PyTorch one.
+    """An exported model run by onnxruntime, called like the PyTorch one (an encoder).
 
     ``threads``: onnxruntime's intra-op threads (None: its default, one per core).
     """
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None):
+    kind = "onnx"
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None, name: str = ""):
         import onnxruntime as ort
 
         self.path = Path(path)
+        self.name = name or str(path)
         if not self.path.is_file():
             raise CheckpointError(f"{self.path}: no such ONNX file")
         options = ort.SessionOptions()
@@ -169,24 +179,33 @@ class OnnxModel:
             raise CheckpointError(
                 f"{self.path}: not a loadable ONNX model ({one_line(err)})"
             ) from None
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.geometry = (int(meta.get("stride", 320)), int(meta.get("receptive_field", 400)))
-        self.min_samples = int(meta.get("min_samples", sum(self.geometry)))
+        self.meta = meta = self.session.get_modelmeta().custom_metadata_map
         self.input_names = [i.name for i in self.session.get_inputs()]
-        outputs = [o.name for o in self.session.get_outputs()]
-        self.state_names = [name for name in outputs if name.startswith("hidden_state_")]
+        outputs = self.session.get_outputs()
+        self.state_names = [o.name for o in outputs if o.name.startswith("hidden_state_")]
         if WAVEFORMS not in self.input_names or not self.state_names:
             raise CheckpointError(
                 f"{self.path}: not a gendistiller export (inputs {self.input_names})"
             )
+        self.geometry = _geometry(meta)
+        self.min_samples = int(meta.get("min_samples", self.geometry.num_samples(2)))
+        self.config = _config(meta)
+        width = outputs[[o.name for o in outputs].index(self.state_names[0])].shape[-1]
+        self.hidden_size = int(meta.get("hidden_size", width if isinstance(width, int) else 0))
+        #: The source model's kind: "student" takes padded batches, "teacher" does not.
+        self.kind = "student" if LENGTHS in self.input_names else "teacher"
 
     @property
     def num_hidden_states(self) -> int:
         return len(self.state_names)
 
+    def parameter_count(self, training: bool = False) -> int:
+        """The source model's inference parameters (recorded at export)."""
+        return int(self.meta.get("parameters", 0))
+
     def __call__(
         self, waveforms: Tensor | np.ndarray, lengths: Tensor | np.ndarray | None = None
-    ) -> OnnxOutput:
+    ) -> EncoderOutput:
         x = np.ascontiguousarray(np.asarray(waveforms, dtype=np.float32))
         if x.ndim != 2:
             raise ValueError(f"waveforms must be [batch, samples], got shape {x.shape}")
@@ -196,8 +215,7 @@ class OnnxModel:
             if lengths is None
             else np.asarray(lengths, dtype=np.int64)
         )
-        stride, field = self.geometry
-        frames = np.maximum((n_valid - field) // stride + 1, 0)
+        frames = self.geometry.output_lengths(torch.from_numpy(n_valid)).numpy()
         feeds = {WAVEFORMS: x}
         if LENGTHS in self.input_names:
             if n < self.min_samples:  # padding is exact for students: it is masked out
@@ -210,4 +228,26 @@ class OnnxModel:
             )
         states = self.session.run(self.state_names, feeds)
         t = int(frames.max()) if batch else 0
-        return OnnxOutput([torch.from_numpy(s[:, :t]) for s in states], torch.from_numpy(frames))
+        return EncoderOutput([torch.from_numpy(s[:, :t]) for s in states], torch.from_numpy(frames))
+
+
+def _geometry(meta: dict[str, str]) -> FrameGeometry:
+    if "conv_kernel" in meta and "conv_stride" in meta:
+        return FrameGeometry(json.loads(meta["conv_kernel"]), json.loads(meta["conv_stride"]))
+    # Older exports record only the stride and field: one layer gives the same frames.
+    field, stride = meta.get("receptive_field"), meta.get("stride")
+    if field is None or stride is None:
+        return STANDARD
+    return FrameGeometry.single(int(field), int(stride))
+
+
+def _config(meta: dict[str, str]):
+    """The source model's transformers config, when the export recorded it."""
+    if "config" not in meta:
+        return None
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    import gendistiller.students.registry  # noqa: F401  (registers the student configs)
+
+    raw = json.loads(meta["config"])
+    return CONFIG_MAPPING[raw["model_type"]].from_dict(raw)

@@ -5,6 +5,9 @@ conv encoder, positional convolution and post-LN blocks under the same parameter
 (:mod:`gendistiller.students.weights`). It ships as a ``HubertModel`` checkpoint that
 ``transformers.AutoModel.from_pretrained`` loads with no gendistiller installed.
 
+Each student class says which of the two it is (``export_kind``); this module holds one
+writer and one reloader per kind, so it never asks which class it was given.
+
 GenDistiller has no transformers counterpart. Its folder is the student as saved by
 ``save_pretrained`` (so :func:`gendistiller.load_student` and, with gendistiller imported,
 ``AutoModel`` load it) plus the modelling code and an ``auto_map``, so that
@@ -22,12 +25,10 @@ from transformers import HubertConfig, HubertModel
 
 from gendistiller.errors import CheckpointError
 from gendistiller.students.base import StudentModel
-from gendistiller.students.distilhubert import DistilHuBERTModel
-from gendistiller.students.gendistiller import GenDistillerModel
-from gendistiller.students.weights import FRONTEND_PREFIXES, map_state_dict
+from gendistiller.students.weights import map_state_dict
 
 
-def hubert_config(student: DistilHuBERTModel) -> HubertConfig:
+def hubert_config(student: StudentModel) -> HubertConfig:
     """The ``HubertConfig`` whose model computes what ``student`` computes at inference."""
     cfg = student.config
     return HubertConfig(
@@ -60,13 +61,10 @@ def hubert_config(student: DistilHuBERTModel) -> HubertConfig:
     )
 
 
-def to_hubert(student: DistilHuBERTModel) -> HubertModel:
-    """A ``HubertModel`` with the student's weights (prediction heads dropped)."""
-    pairs = list(FRONTEND_PREFIXES.items())
-    pairs += [
-        (f"layers.{i}.", f"encoder.layers.{i}.") for i in range(student.config.num_hidden_layers)
-    ]
-    state = map_state_dict(student.state_dict(), pairs)
+def to_hubert(student: StudentModel) -> HubertModel:
+    """A ``HubertModel`` with the student's weights (prediction heads dropped), for a
+    student whose ``teacher_prefix_pairs`` cover a whole HuBERT (``export_kind="hubert"``)."""
+    state = map_state_dict(student.state_dict(), student.teacher_prefix_pairs())
     with torch.random.fork_rng(devices=[]):  # random init is overwritten; keep the caller's RNG
         model = HubertModel(hubert_config(student))
     model.load_state_dict(state, strict=True)  # every HuBERT weight must come from the student
@@ -77,23 +75,49 @@ def export_transformers(student: StudentModel, out_dir: str | os.PathLike) -> li
     """Write ``student`` as a transformers checkpoint folder; returns the files written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if isinstance(student, DistilHuBERTModel):
-        to_hubert(student).save_pretrained(out)
-        usage = "hubert"
-    elif isinstance(student, GenDistillerModel):
-        from gendistiller.export.remote_code import auto_map, write_remote_code
-
-        student.save_pretrained(out)
-        write_remote_code(out, type(student.config), type(student))
-        config_file = out / "config.json"
-        config = json.loads(config_file.read_text())
-        config["auto_map"] = auto_map(type(student.config), type(student))
-        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        usage = "gendistiller"
-    else:
+    if student.export_kind not in _WRITERS:
         raise CheckpointError(f"cannot export {type(student).__name__} to transformers")
-    (out / "README.md").write_text(model_card(student, usage), encoding="utf-8")
+    _WRITERS[student.export_kind](student, out)
+    (out / "README.md").write_text(model_card(student), encoding="utf-8")
     return sorted(p.name for p in out.iterdir() if p.is_file())
+
+
+def reloaded_states(
+    student: StudentModel, out_dir: str | os.PathLike, wave: torch.Tensor
+) -> list[torch.Tensor]:
+    """Hidden states of ``wave`` from the exported folder, loaded back the way its users
+    load it (to check the export)."""
+    return list(_RELOADERS[student.export_kind](Path(out_dir), wave))
+
+
+def _write_hubert(student: StudentModel, out: Path) -> None:
+    to_hubert(student).save_pretrained(out)
+
+
+def _write_remote_code(student: StudentModel, out: Path) -> None:
+    from gendistiller.export.remote_code import auto_map, write_remote_code
+
+    student.save_pretrained(out)
+    write_remote_code(out, type(student.config), type(student))
+    config_file = out / "config.json"
+    config = json.loads(config_file.read_text())
+    config["auto_map"] = auto_map(type(student.config), type(student))
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def _reload_hubert(out: Path, wave: torch.Tensor):
+    model = HubertModel.from_pretrained(out).eval()
+    return model(wave, output_hidden_states=True).hidden_states
+
+
+def _reload_student(out: Path, wave: torch.Tensor):
+    from gendistiller.students.io import load_student
+
+    return load_student(out)(wave).hidden_states
+
+
+_WRITERS = {"hubert": _write_hubert, "remote_code": _write_remote_code}
+_RELOADERS = {"hubert": _reload_hubert, "remote_code": _reload_student}
 
 
 _USAGE = {
@@ -113,7 +137,7 @@ with torch.no_grad():
 Like HuBERT Base, the model has a group-norm front-end and no attention mask: run one
 utterance at a time (or utterances of one length), not zero-padded batches.
 """,
-    "gendistiller": """\
+    "remote_code": """\
 With gendistiller installed (`pip install gendistiller`):
 
 ```python
@@ -138,15 +162,16 @@ Padded batches are fine: pass each utterance's length in samples.
 }
 
 
-def model_card(student: StudentModel, usage: str) -> str:
+def model_card(student: StudentModel) -> str:
     """The folder's README.md: what the model is and how to load it (hub model card)."""
     cfg = student.config
     facts = {"hidden_size": cfg.hidden_size, "num_hidden_states": student.num_hidden_states}
     return (
         "---\nlibrary_name: transformers\ntags: [audio, speech, self-supervised, distillation, gendistiller]\n---\n\n"
         f"# {type(student).__name__} exported by gendistiller\n\n"
-        f"A distilled speech encoder: {student.num_parameters(deployed=True) / 1e6:.2f}M parameters, "
+        f"A distilled speech encoder: {student.parameter_count() / 1e6:.2f}M parameters, "
         f"{student.num_hidden_states} hidden states of width {cfg.hidden_size} at 50 frames/s "
-        f"(stride {cfg.stride} samples at 16 kHz), trained to reproduce teacher layers "
-        f"{', '.join(map(str, cfg.target_layers))}.\n\n" + _USAGE[usage].format(**facts)
+        f"(stride {student.geometry.stride} samples at 16 kHz), trained to reproduce teacher layers "
+        f"{', '.join(map(str, cfg.target_layers))}.\n\n"
+        + _USAGE[student.export_kind].format(**facts)
     )

@@ -21,13 +21,9 @@ OPS = ("convolution", "matmul", "attention")
 
 def parameter_count(model: Any) -> int:
     """Parameters used at inference (a student's training-only heads excluded)."""
-    if hasattr(model, "parameter_count"):
+    if hasattr(model, "parameter_count"):  # every encoder (gendistiller.encoders)
         return int(model.parameter_count(training=False))
-    # Until the encoder interface lands: students' num_parameters(deployed=True), else all.
-    try:
-        return int(model.num_parameters(deployed=True))
-    except (AttributeError, TypeError):
-        return sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())  # any other module: all of them
 
 
 def macs_by_op(model: Any, seconds: float) -> dict[str, int]:

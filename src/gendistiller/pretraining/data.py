@@ -13,11 +13,14 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset
 
-from gendistiller.pretraining.targets import HOP, WINDOW
+from gendistiller.encoders.geometry import STANDARD
+
+HOP = STANDARD.stride
 
 
 def frames_for(samples: int) -> int:
-    return (samples - WINDOW) // HOP + 1
+    """Frames of the teacher's (standard) conv encoder, and of its MFCC targets."""
+    return STANDARD.num_frames(samples)
 
 
 def span_mask(rng: np.random.Generator, frames: int, prob: float, length: int) -> np.ndarray:
@@ -46,7 +49,7 @@ class MaskedCrops(IterableDataset):
         start: int = 0,
     ):
         self.crop_frames = frames_for(crop_samples)
-        self.crop_samples = (self.crop_frames - 1) * HOP + WINDOW  # exactly whole frames
+        self.crop_samples = STANDARD.num_samples(self.crop_frames)  # exactly whole frames
         keep = [i for i, lab in enumerate(labels) if len(lab) >= self.crop_frames]
         if not keep:
             raise ValueError(f"no utterance is at least {self.crop_samples} samples long")

@@ -20,9 +20,11 @@ from sklearn.cluster import MiniBatchKMeans
 from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
 
 from gendistiller.audio import SAMPLE_RATE
+from gendistiller.encoders.geometry import STANDARD
 
-WINDOW = 400
-HOP = 320
+# One MFCC frame per frame of the teacher's (standard) conv encoder: same window and hop.
+WINDOW = STANDARD.receptive_field
+HOP = STANDARD.stride
 N_FFT = 512
 N_MELS = 40
 N_MFCC = 13

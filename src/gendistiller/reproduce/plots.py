@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from matplotlib.figure import Figure
 
 from gendistiller.evaluation.plots import DPI
+from gendistiller.reproduce.claims import FIDELITY
 from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
-from gendistiller.reproduce.results import FIDELITY
 
 
 def _order(results: Mapping) -> list[str]:

@@ -1,51 +1,19 @@
 """From per-seed scores to the published comparison: mean ± spread per student, each
-claim of the paper judged with an explicit tie rule, a markdown table and the plots.
-
-Tie rule: A beats B on a metric only if their means differ by more than the sum of their
-standard deviations over seeds (the mean ± sd intervals do not overlap); otherwise it is
-a tie. With few seeds this is deliberately conservative.
-"""
+claim of the paper judged (see :mod:`gendistiller.reproduce.claims` for the tie rule), a
+markdown table and the plots."""
 
 from __future__ import annotations
 
 import json
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gendistiller.evaluation.report import table, write_json
+from gendistiller.reproduce import plots
+from gendistiller.reproduce.claims import CLAIMS, FIDELITY, Stat, judge, stat
 from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
-
-FIDELITY = "fidelity"  # mean free-running cosine over target layers (higher is better)
-WIN, TIE, LOSS = "win", "tie", "loss"
-
-
-@dataclass
-class Stat:
-    mean: float
-    sd: float
-    n: int
-    lower_is_better: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.mean:.2f} ± {self.sd:.2f}"
-
-
-def stat(values: Sequence[float], lower_is_better: bool = False) -> Stat:
-    values = list(values)
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return Stat(statistics.fmean(values), sd, len(values), lower_is_better)
-
-
-def compare(a: Stat, b: Stat) -> str:
-    """``a`` against ``b``: win, tie (difference within the spread) or loss."""
-    diff = a.mean - b.mean
-    if abs(diff) <= a.sd + b.sd:
-        return TIE
-    better = diff < 0 if a.lower_is_better else diff > 0
-    return WIN if better else LOSS
 
 
 def load_scores(out: Path) -> tuple[dict[str, list[dict]], list[dict], dict | None]:
@@ -73,45 +41,6 @@ def summarise(results: Sequence[dict], tasks: Sequence[str]) -> dict[str, Stat]:
         for i, layer in enumerate(fids[0]["target_layers"]):
             stats[f"cosine@{layer}"] = stat([f["cosine"][i] for f in fids])
     return stats
-
-
-# (claim, A, B, metrics: "probes" = every probe task, plus fidelity; from the paper or ours)
-CLAIMS: tuple[tuple[str, str, str, str], ...] = (
-    ("GenDistiller beats the non-autoregressive baseline on most tasks", DEFAULT, BASELINE, "probes"),
-    ("autoregressive generation reproduces the teacher's layers better than parallel heads", DEFAULT, BASELINE, "fidelity"),
-    ("the skip connection matters", DEFAULT, "no-skip", "all"),
-    ("the output projection matters", DEFAULT, "no-outproj", "all"),
-    ("previous-layer history (v2) is at least as good as all-layer history (v1)", DEFAULT, "gendistiller-v1", "all"),
-    ("mixing in teacher forcing beats pure free running", DEFAULT, "free-running", "all"),
-    ("mixing in teacher forcing beats pure teacher forcing", DEFAULT, "teacher-forced", "all"),
-    ("one shared block is at least as good as one block per step", DEFAULT, "per-step-weights", "all"),
-    ("initialising GenDistiller from the teacher helps", DEFAULT, "gendistiller-random-init", "all"),
-    ("initialising DistilHuBERT from the teacher helps", BASELINE, "distilhubert-random-init", "all"),
-)  # fmt: skip
-AT_LEAST = ("at least as good",)
-
-
-def judge(
-    claim: str, a: Mapping[str, Stat], b: Mapping[str, Stat], metrics: Sequence[str]
-) -> dict[str, Any]:
-    outcomes = {m: compare(a[m], b[m]) for m in metrics if m in a and m in b}
-    counts = {k: sum(v == k for v in outcomes.values()) for k in (WIN, TIE, LOSS)}
-    n = len(outcomes)
-    if not n:
-        verdict = "not measured"
-    elif any(s in claim for s in AT_LEAST):
-        verdict = (
-            "held" if counts[LOSS] == 0 else ("not held" if counts[LOSS] > counts[WIN] else "mixed")
-        )
-    elif counts[WIN] > n / 2:
-        verdict = "held"
-    elif counts[LOSS] > n / 2:
-        verdict = "reversed"
-    elif counts[WIN] > counts[LOSS]:
-        verdict = "leaning (more wins than losses, not a majority)"
-    else:
-        verdict = "not shown (ties or mixed)"
-    return {"claim": claim, "outcomes": outcomes, "counts": counts, "verdict": verdict}
 
 
 def cost_claims(eff: Mapping | None, by_variant: Mapping[str, list[dict]]) -> list[dict]:
@@ -147,16 +76,10 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
     stats = {v: summarise(rs, tasks) for v, rs in by_variant.items()}
     teacher_stats = summarise(teacher, tasks) if teacher else {}
     claims = []
-    for claim, a, b, which in CLAIMS:
-        if a in stats and b in stats:
-            metrics = (
-                list(tasks)
-                if which == "probes"
-                else [FIDELITY]
-                if which == "fidelity"
-                else [*tasks, FIDELITY]
-            )
-            claims.append({"a": a, "b": b, **judge(claim, stats[a], stats[b], metrics)})  # fmt: skip
+    for c in CLAIMS:
+        if c.a in stats and c.b in stats:
+            verdict = judge(c.text, stats[c.a], stats[c.b], c.metric_names(tasks), c.kind)
+            claims.append({"a": c.a, "b": c.b, **verdict})
     return {
         **meta,
         "tasks": list(tasks),
@@ -176,8 +99,6 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
 
 def write(results: Mapping[str, Any], folder: Path) -> None:
     """results.json, results.md and the plots into ``folder``."""
-    from gendistiller.reproduce import plots
-
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "results.json", results)
     plots.scores(results, folder / "scores.png")

@@ -173,7 +173,7 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
     return {
         "variant": job.variant.name,
         "seed": job.seed,
-        "parameters": student.num_parameters(),
+        "parameters": student.parameter_count(),
         "parameters_with_heads": sum(p.numel() for p in model.parameters()),
         "fidelity": {
             "target_layers": fid.target_layers,
@@ -190,7 +190,7 @@ def evaluate_teacher(ctx: Context, seed: int) -> dict[str, Any]:
     return {
         "variant": "teacher",
         "seed": seed,
-        "parameters": teacher.num_parameters(),
+        "parameters": teacher.parameter_count(),
         "probes": _probes(ctx, teacher, seed, cache=ctx.out / "teacher-features"),
     }
 

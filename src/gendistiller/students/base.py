@@ -1,37 +1,33 @@
-"""What both students share: the front-end, the output type, weight init, size counting.
+"""What every student shares: the front-end, the encoder interface, weight init, sizes.
 
 A student is a transformers ``PreTrainedModel``: ``save_pretrained`` writes
 ``config.json`` + ``model.safetensors``; :func:`gendistiller.load_student` reads them back
-strictly. ``forward(waveforms, lengths)`` returns a :class:`StudentOutput` whose
-``hidden_states`` satisfy the SUPERB upstream contract (one width, 320-sample stride).
+strictly. It is an encoder (:mod:`gendistiller.encoders`): ``forward(waveforms, lengths)``
+returns an :class:`~gendistiller.encoders.EncoderOutput` whose ``hidden_states`` satisfy
+the SUPERB upstream contract (one width, one stride).
+
+Each student class declares what differs between kinds, so no code outside it asks which
+kind it holds: :meth:`StudentModel.teacher_prefix_pairs` (which of its modules a teacher's
+weights initialise, and the map to a transformers checkpoint) and ``export_kind`` (how
+:mod:`gendistiller.export.transformers` ships it). Kinds are listed in :mod:`.registry`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 
+from gendistiller.encoders.base import EncoderOutput
+from gendistiller.encoders.geometry import FrameGeometry
 from gendistiller.students.components import FrontEnd, PositionalConvEmbedding
 from gendistiller.students.config import StudentConfig
+from gendistiller.students.weights import FRONTEND_PREFIXES
 
-
-@dataclass
-class StudentOutput:
-    """``hidden_states``: states exposed to downstream tasks, each ``[B, T, D]``.
-    ``lengths``: valid frames per utterance. ``predictions``: one ``[B, T, D]`` tensor
-    per ``config.target_layers`` entry, the student's estimate of that teacher layer."""
-
-    hidden_states: list[Tensor]
-    lengths: Tensor
-    predictions: list[Tensor]
-
-    @property
-    def last_hidden_state(self) -> Tensor:
-        return self.hidden_states[-1]
+#: Kept for users of earlier releases: a student returns an :class:`EncoderOutput` whose
+#: ``predictions`` are its estimates of the teacher's ``config.target_layers``.
+StudentOutput = EncoderOutput
 
 
 class StudentModel(PreTrainedModel):
@@ -40,26 +36,44 @@ class StudentModel(PreTrainedModel):
     main_input_name = "waveforms"
     input_modalities = "audio"
 
-    #: Parameter-name prefixes that exist only for training (dropped from deployed counts).
+    kind = "student"
+    #: Parameter-name prefixes that exist only for training (dropped from inference counts).
     training_only_prefixes: tuple[str, ...] = ()
+    #: How :func:`gendistiller.export.transformers.export_transformers` ships this kind.
+    export_kind: str = ""
 
     def __init__(self, config: StudentConfig):
         super().__init__(config)
         self.frontend = FrontEnd(config)
+        #: The spec it was loaded from (set by :func:`gendistiller.encoders.load_encoder`).
+        self.name = config.model_type
 
-    # --- sizes -----------------------------------------------------------------------
-    def num_parameters(self, deployed: bool = True) -> int:  # type: ignore[override]
-        """Parameters of the model as used after training (without training-only heads),
-        or all of them with ``deployed=False``."""
-        return sum(
-            p.numel()
-            for name, p in self.named_parameters()
-            if not (deployed and name.startswith(self.training_only_prefixes))
-        )
+    # --- the encoder interface -------------------------------------------------------
+    @property
+    def geometry(self) -> FrameGeometry:
+        return self.frontend.feature_extractor.geometry
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.config.hidden_size)
 
     @property
     def num_hidden_states(self) -> int:
         raise NotImplementedError
+
+    def parameter_count(self, training: bool = False) -> int:
+        """Parameters of the model as used after training (without training-only heads),
+        or all of them with ``training=True``."""
+        return sum(
+            p.numel()
+            for name, p in self.named_parameters()
+            if training or not name.startswith(self.training_only_prefixes)
+        )
+
+    def teacher_prefix_pairs(self) -> list[tuple[str, str]]:
+        """``(student prefix, transformers prefix)`` of every module that has a counterpart
+        in a HuBERT/WavLM-style model; subclasses add their blocks to the front-end's."""
+        return list(FRONTEND_PREFIXES.items())
 
     # --- forward ---------------------------------------------------------------------
     def _front(self, waveforms: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
@@ -71,16 +85,24 @@ class StudentModel(PreTrainedModel):
             waveforms, None if lengths is None else lengths.to(waveforms.device).long()
         )
 
+    def _output(
+        self, states: list[Tensor], frames: Tensor, predictions: list[Tensor], padded: bool
+    ) -> EncoderOutput:
+        out = EncoderOutput(states, frames, predictions)
+        # The encoder contract: zero past each utterance's frames (nothing to do unpadded).
+        # Training leaves them as computed: the loss masks them, and the step is unchanged.
+        return out.zero_padding() if padded and not self.training else out
+
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Valid frames for inputs of ``lengths`` samples: floor((n - 400) / 320) + 1."""
-        return self.frontend.feature_extractor.output_lengths(lengths)
+        return self.geometry.output_lengths(lengths)
 
     # --- init ------------------------------------------------------------------------
     def init_from_teacher(self, teacher) -> list[str]:
         """Copy the teacher's front-end and first block(s) (see :mod:`.weights`)."""
         from gendistiller.students.weights import init_from_teacher
 
-        return init_from_teacher(self, teacher)
+        return init_from_teacher(self, teacher, self.teacher_prefix_pairs())
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

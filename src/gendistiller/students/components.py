@@ -19,18 +19,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from transformers.activations import ACT2FN
 
-
-def lengths_to_mask(lengths: Tensor, max_len: int) -> Tensor:
-    """``[B]`` lengths -> ``[B, max_len]`` bool mask, True on valid positions."""
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
-
-
-def conv_output_lengths(lengths: Tensor, kernels: Sequence[int], strides: Sequence[int]) -> Tensor:
-    """Valid output frames of a stack of unpadded 1-D convolutions."""
-    for kernel, stride in zip(kernels, strides, strict=True):
-        lengths = torch.div(lengths - kernel, stride, rounding_mode="floor") + 1
-    return lengths.clamp(min=0)
+from gendistiller.encoders.geometry import FrameGeometry, lengths_to_mask
 
 
 class _GradScale(torch.autograd.Function):
@@ -73,6 +64,7 @@ class ConvLayer(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, bias: bool, norm: bool):
         super().__init__()
         self.conv = nn.Conv1d(in_ch, out_ch, kernel_size=kernel, stride=stride, bias=bias)
+        self.geometry = FrameGeometry((kernel,), (stride,))
         self.layer_norm = MaskedGroupNorm(out_ch, out_ch, affine=True) if norm else None
 
     def forward(self, x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -80,7 +72,7 @@ class ConvLayer(nn.Module):
         if self.layer_norm is not None:
             mask = None
             if lengths is not None:
-                valid = conv_output_lengths(lengths, self.conv.kernel_size, self.conv.stride)
+                valid = self.geometry.output_lengths(lengths)
                 mask = lengths_to_mask(valid, x.shape[-1])
             x = self.layer_norm(x, mask)
         return F.gelu(x)
@@ -97,8 +89,7 @@ class ConvFeatureExtractor(nn.Module):
         conv_bias: bool = False,
     ):
         super().__init__()
-        self.kernels = tuple(conv_kernel)
-        self.strides = tuple(conv_stride)
+        self.geometry = FrameGeometry(tuple(conv_kernel), tuple(conv_stride))
         dims = [1, *conv_dim]
         self.conv_layers = nn.ModuleList(
             ConvLayer(
@@ -108,7 +99,7 @@ class ConvFeatureExtractor(nn.Module):
         )
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
-        return conv_output_lengths(lengths, self.kernels, self.strides)
+        return self.geometry.output_lengths(lengths)
 
     def forward(self, waveforms: Tensor, lengths: Tensor | None = None) -> Tensor:
         """``[B, N]`` samples -> ``[B, C, T]`` features."""
@@ -194,7 +185,7 @@ class FeedForward(nn.Module):
         super().__init__()
         self.intermediate_dropout = nn.Dropout(act_dropout)
         self.intermediate_dense = nn.Linear(hidden_size, intermediate_size)
-        self.act = _activation(act)
+        self.act = ACT2FN[act]  # as in transformers' HuBERT, so an export computes the same
         self.output_dense = nn.Linear(intermediate_size, hidden_size)
         self.output_dropout = nn.Dropout(dropout)
 
@@ -270,10 +261,3 @@ class FrontEnd(nn.Module):
         x = self.feature_projection(feats) * mask[..., None].to(feats.dtype)
         x = self.dropout(self.layer_norm(x + self.pos_conv_embed(x)))
         return x, frames, mask
-
-
-def _activation(name: str) -> nn.Module:
-    acts = {"gelu": nn.GELU(), "relu": nn.ReLU(), "gelu_new": nn.GELU(approximate="tanh")}
-    if name not in acts:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(acts)}")
-    return acts[name]

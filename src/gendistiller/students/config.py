@@ -55,23 +55,6 @@ class StudentConfig(PreTrainedConfig):
         self.target_layers = list(self.target_layers)
         super().__post_init__(**kwargs)
 
-    @property
-    def stride(self) -> int:
-        """Waveform samples per output frame (320 for the standard encoder)."""
-        out = 1
-        for s in self.conv_stride:
-            out *= s
-        return out
-
-    @property
-    def receptive_field(self) -> int:
-        """Samples seen by one output frame (400 for the standard encoder)."""
-        field, jump = 1, 1
-        for k, s in zip(self.conv_kernel, self.conv_stride, strict=True):
-            field += (k - 1) * jump
-            jump *= s
-        return field
-
     def validate_architecture(self) -> None:
         validate_common(self)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gendistiller.students.base import StudentModel, StudentOutput
+from gendistiller.encoders.base import EncoderOutput
+from gendistiller.students.base import StudentModel
 from gendistiller.students.components import TransformerLayer
 from gendistiller.students.config import DistilHuBERTConfig
 
@@ -32,6 +33,8 @@ class DistilHuBERTModel(StudentModel):
     config_class = DistilHuBERTConfig
     _no_split_modules = ["TransformerLayer"]
     training_only_prefixes = ("prediction_heads.",)
+    #: Without its heads it is a shallow HuBERT: shipped as a plain ``HubertModel``.
+    export_kind = "hubert"
 
     def __init__(self, config: DistilHuBERTConfig):
         super().__init__(config)
@@ -55,18 +58,24 @@ class DistilHuBERTModel(StudentModel):
     def num_hidden_states(self) -> int:
         return 1 + self.config.num_hidden_layers
 
+    def teacher_prefix_pairs(self) -> list[tuple[str, str]]:
+        """The front-end and every layer, from the teacher's first layers (DistilHuBERT's
+        initialisation), which is also the whole of its ``HubertModel`` export."""
+        layers = range(self.config.num_hidden_layers)
+        return super().teacher_prefix_pairs() + [
+            (f"layers.{i}.", f"encoder.layers.{i}.") for i in layers
+        ]
+
     def forward(
         self,
         waveforms: Tensor,
         lengths: Tensor | None = None,
         teacher_states: list[Tensor] | None = None,
-    ) -> StudentOutput:
+    ) -> EncoderOutput:
         """``teacher_states`` is accepted for a uniform interface and ignored."""
         x, frames, mask = self._front(waveforms, lengths)
         states = [x]
         for layer in self.layers:
             x = layer(x, mask)
             states.append(x)
-        return StudentOutput(
-            hidden_states=states, lengths=frames, predictions=self.prediction_heads(x)
-        )
+        return self._output(states, frames, self.prediction_heads(x), lengths is not None)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gendistiller.students.base import StudentModel, StudentOutput
+from gendistiller.encoders.base import EncoderOutput
+from gendistiller.students.base import StudentModel
 from gendistiller.students.components import TransformerLayer
 from gendistiller.students.config import GenDistillerConfig
 
@@ -95,6 +96,8 @@ class LayerGenerator(nn.Module):
 class GenDistillerModel(StudentModel):
     config_class = GenDistillerConfig
     _no_split_modules = ["TransformerLayer"]
+    #: No transformers counterpart: shipped with its modelling code (``trust_remote_code``).
+    export_kind = "remote_code"
 
     def __init__(self, config: GenDistillerConfig):
         super().__init__(config)
@@ -105,12 +108,24 @@ class GenDistillerModel(StudentModel):
     def num_hidden_states(self) -> int:
         return 1 + self.config.num_steps
 
+    def teacher_prefix_pairs(self) -> list[tuple[str, str]]:
+        """The front-end, and the generator's block(s) from the teacher's blocks."""
+        cfg = self.config
+        if cfg.shared_weights:
+            return super().teacher_prefix_pairs() + [("generator.blocks.0.", "encoder.layers.0.")]
+        # Block k generates teacher layer l_k from l_(k-1): start it from the teacher block
+        # that follows l_(k-1), i.e. the first block of the span it has to imitate.
+        starts = [0, *cfg.target_layers[:-1]]
+        return super().teacher_prefix_pairs() + [
+            (f"generator.blocks.{k}.", f"encoder.layers.{s}.") for k, s in enumerate(starts)
+        ]
+
     def forward(
         self,
         waveforms: Tensor,
         lengths: Tensor | None = None,
         teacher_states: list[Tensor] | None = None,
-    ) -> StudentOutput:
+    ) -> EncoderOutput:
         """``teacher_states`` (the teacher's full hidden-state list) is used only for
         teacher forcing while training; inference never needs it."""
         x0, frames, mask = self._front(waveforms, lengths)
@@ -118,4 +133,4 @@ class GenDistillerModel(StudentModel):
         if teacher_states is not None and self.training and self.config.teacher_forcing_ratio > 0:
             teacher_inputs = [teacher_states[layer] for layer in self.config.target_layers[:-1]]
         generated = self.generator(x0, mask, teacher_inputs)
-        return StudentOutput(hidden_states=[x0, *generated], lengths=frames, predictions=generated)
+        return self._output([x0, *generated], frames, generated, lengths is not None)

@@ -1,48 +1,43 @@
-"""``gendistiller info``: a student's size and shape, from a preset name or a saved folder.
+"""``gendistiller info``: an encoder's size and shape, from any spec :func:`load_encoder` takes.
 
-Built on the meta device, so it costs no memory or time and never touches a teacher.
+Students (presets and saved folders) are built on the meta device, so they cost no memory
+or time; their weights are never read.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-import torch
-
-from gendistiller.students.io import build_student, read_config
-from gendistiller.students.presets import PRESETS, get_preset
+from gendistiller.encoders.resolve import load_encoder
+from gendistiller.students.presets import PRESETS
 
 
-def describe(name_or_dir: str) -> dict[str, Any]:
-    """Facts about a student preset or saved folder, as one JSON-able dict."""
-    if name_or_dir in PRESETS and not Path(name_or_dir).exists():
-        config = get_preset(name_or_dir)
-    else:
-        config = read_config(name_or_dir)
-    with torch.device("meta"):
-        model = build_student(config)
+def describe(spec: str) -> dict[str, Any]:
+    """Facts about the encoder ``spec`` names, as one JSON-able dict."""
+    model = load_encoder(spec, device="meta")
+    config = model.config
     return {
-        "name": name_or_dir,
-        "architecture": type(model).__name__,
+        "name": spec,
+        "architecture": type(getattr(model, "model", model)).__name__,
         "model_type": config.model_type,
-        "parameters": model.num_parameters(deployed=True),
-        "training_parameters": model.num_parameters(deployed=False),
-        "hidden_size": config.hidden_size,
+        "parameters": model.parameter_count(),
+        "training_parameters": model.parameter_count(training=True),
+        "hidden_size": model.hidden_size,
         "num_hidden_states": model.num_hidden_states,
-        "target_layers": list(config.target_layers),
-        "stride": config.stride,
-        "receptive_field": config.receptive_field,
+        "target_layers": list(getattr(config, "target_layers", [])),
+        "stride": model.geometry.stride,
+        "receptive_field": model.geometry.receptive_field,
     }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "student",
-        metavar="PRESET_OR_DIR",
-        help=f"a preset ({', '.join(PRESETS)}) or a saved student folder",
+        metavar="MODEL",
+        help=f"a preset ({', '.join(PRESETS)}), a saved student or run folder, or any "
+        "model spec (docs/encoders.md)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a table"

@@ -16,7 +16,8 @@ from safetensors.torch import load_file
 from gendistiller.errors import CheckpointError, one_line
 from gendistiller.students.base import StudentModel
 from gendistiller.students.config import FORMAT_VERSION, StudentConfig
-from gendistiller.students.presets import CONFIG_TYPES, PRESETS, get_preset
+from gendistiller.students.presets import get_preset
+from gendistiller.students.registry import STUDENT_KINDS, model_class
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
 WEIGHTS_NAME = "model.safetensors"
@@ -30,14 +31,6 @@ def build_student(config: StudentConfig | str, **overrides) -> StudentModel:
     elif overrides:
         raise TypeError("overrides are only accepted with a preset name")
     return model_class(config)(config)
-
-
-def model_class(config: StudentConfig) -> type[StudentModel]:
-    from gendistiller.students.distilhubert import DistilHuBERTModel
-    from gendistiller.students.gendistiller import GenDistillerModel
-
-    classes = {"gendistiller": GenDistillerModel, "gendistiller_distilhubert": DistilHuBERTModel}
-    return classes[config.model_type]
 
 
 def read_config(path: str | os.PathLike) -> StudentConfig:
@@ -60,10 +53,10 @@ def read_config(path: str | os.PathLike) -> StudentConfig:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{config_file}: not valid JSON ({err})") from None
     model_type = raw.get("model_type")
-    if model_type not in CONFIG_TYPES:
+    if model_type not in STUDENT_KINDS:
         raise CheckpointError(
             f"{config_file}: model_type {model_type!r} is not a gendistiller student "
-            f"(expected one of {', '.join(CONFIG_TYPES)})"
+            f"(expected one of {', '.join(STUDENT_KINDS)})"
         )
     version = raw.get("gendistiller_format")
     if version != FORMAT_VERSION:
@@ -72,18 +65,17 @@ def read_config(path: str | os.PathLike) -> StudentConfig:
             f"(reads version {FORMAT_VERSION}); use the gendistiller release that wrote it"
         )
     try:
-        return CONFIG_TYPES[model_type].from_dict(raw)
+        return STUDENT_KINDS[model_type][0].from_dict(raw)
     except Exception as err:  # strict validation of the saved values
         raise CheckpointError(f"{config_file}: invalid config ({one_line(err)})") from None
 
 
 def load_student(path: str | os.PathLike, device: str | torch.device = "cpu") -> StudentModel:
-    """Load a student saved by ``save_pretrained`` (or a preset name, randomly initialised).
+    """Load a student saved by ``save_pretrained`` in folder ``path``.
 
     Strict and bit-exact: every tensor in ``model.safetensors`` must match the model.
+    (:func:`gendistiller.encoders.load_encoder` also takes presets and run folders.)
     """
-    if isinstance(path, str) and path in PRESETS and not Path(path).exists():
-        return build_student(path)
     folder = Path(path)
     config = read_config(folder)
     weights = folder / WEIGHTS_NAME

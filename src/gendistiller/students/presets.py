@@ -33,11 +33,6 @@ PRESETS: dict[str, tuple[type[StudentConfig], dict[str, Any]]] = {
     "distilhubert-tiny": (DistilHuBERTConfig, TINY),
 }
 
-CONFIG_TYPES: dict[str, type[StudentConfig]] = {
-    GenDistillerConfig.model_type: GenDistillerConfig,
-    DistilHuBERTConfig.model_type: DistilHuBERTConfig,
-}
-
 
 def field_names(cls: type[StudentConfig]) -> set[str]:
     """The keys a user may set on a student config of this type."""

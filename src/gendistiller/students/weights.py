@@ -1,7 +1,8 @@
 """Where a student's weights sit in a transformers HuBERT/WavLM-style model.
 
 One table serves both directions: initialising a student from its teacher (as DistilHuBERT
-does) and exporting the baseline as a plain ``HubertModel`` checkpoint.
+does) and exporting the baseline as a plain ``HubertModel`` checkpoint. Each student class
+extends the front-end's table with its own blocks (``teacher_prefix_pairs``).
 """
 
 from __future__ import annotations
@@ -20,24 +21,6 @@ FRONTEND_PREFIXES: dict[str, str] = {
 }
 
 
-def teacher_prefix_pairs(student) -> list[tuple[str, str]]:
-    """(student prefix, teacher prefix) pairs of every module a teacher can initialise."""
-    from gendistiller.students.distilhubert import DistilHuBERTModel
-
-    pairs = list(FRONTEND_PREFIXES.items())
-    cfg = student.config
-    if isinstance(student, DistilHuBERTModel):
-        pairs += [(f"layers.{i}.", f"encoder.layers.{i}.") for i in range(cfg.num_hidden_layers)]
-    elif cfg.shared_weights:
-        pairs.append(("generator.blocks.0.", "encoder.layers.0."))
-    else:
-        # Block k generates teacher layer l_k from l_(k-1): start it from the teacher block
-        # that follows l_(k-1), i.e. the first block of the span it has to imitate.
-        starts = [0, *cfg.target_layers[:-1]]
-        pairs += [(f"generator.blocks.{k}.", f"encoder.layers.{s}.") for k, s in enumerate(starts)]
-    return pairs
-
-
 def rename(key: str, pairs: list[tuple[str, str]]) -> str | None:
     """``key`` with its prefix replaced by the first matching pair, or None."""
     for src, dst in pairs:
@@ -52,8 +35,9 @@ def map_state_dict(state: dict[str, Tensor], pairs: list[tuple[str, str]]) -> di
 
 
 @torch.no_grad()
-def init_from_teacher(student, teacher) -> list[str]:
-    """Copy the teacher's front-end and first block(s) into ``student``; returns the
+def init_from_teacher(student, teacher, pairs: list[tuple[str, str]]) -> list[str]:
+    """Copy the teacher's modules named by ``pairs`` (``(student prefix, teacher prefix)``,
+    from ``student.teacher_prefix_pairs()``) into ``student``; returns the
     student parameter names that were set. Raises :class:`TeacherError` when the
     architectures do not line up (different widths, layer-norm front-ends, pre-LN blocks)."""
     model = getattr(teacher, "model", teacher)
@@ -69,7 +53,6 @@ def init_from_teacher(student, teacher) -> list[str]:
             f"cannot initialise the student from {name!r}: its blocks are pre-LN (stable layer norm), "
             "the student's are post-LN; set init_from_teacher to false"
         )
-    pairs = teacher_prefix_pairs(student)
     needed = max(
         (int(t.split(".")[2]) for _, t in pairs if t.startswith("encoder.layers.")), default=-1
     )

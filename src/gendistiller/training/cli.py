@@ -94,32 +94,30 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     setup_logging()
+    from lightning.pytorch.utilities import rank_zero_only
+
     from gendistiller.training.run import train
 
     result = train(cfg)
-    if _rank() == 0:
+    if rank_zero_only.rank == 0:
         print(
             f"student: {result.student_dir}  (step {result.global_step}; run folder {result.run_dir})"
         )
     return 0
 
 
-def _rank() -> int:
-    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return 0
-
-
 def setup_logging() -> None:
     """gendistiller's log records to stderr as plain lines (errors only on ranks > 0)."""
+    # Lightning's rank: from RANK/LOCAL_RANK/SLURM_PROCID now, the trainer's once it runs
+    from lightning.pytorch.utilities import rank_zero_only
+
     logger = logging.getLogger("gendistiller")
     if not logger.handlers:
         handler = _StderrHandler()
         handler.setFormatter(_Formatter())
         logger.addHandler(handler)
     # other ranks repeat what rank 0 says; keep only their errors
-    logger.setLevel(logging.INFO if _rank() == 0 else logging.ERROR)
+    logger.setLevel(logging.INFO if rank_zero_only.rank == 0 else logging.ERROR)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # noise from Lightning's use of a torch API deprecated in torch 2.13
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")

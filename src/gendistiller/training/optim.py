@@ -2,6 +2,10 @@
 
 AdamW (decoupled weight decay; none on biases and norm weights, i.e. 1-D tensors) and a
 learning rate that rises linearly over the warm-up steps, then falls linearly to 0.
+
+Not transformers' ``get_linear_schedule_with_warmup``: that one starts at LR 0, one step
+behind this one during the warm-up (identical afterwards), so switching would move every
+published run; tests/training/test_distill_optim.py pins both.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
-from lightning.pytorch.callbacks.progress.tqdm_progress import _update_n
 
 
 class StepProgressBar(TQDMProgressBar):
@@ -31,7 +30,7 @@ class StepProgressBar(TQDMProgressBar):
         bar = self.train_progress_bar
         n = trainer.global_step
         if bar is not None and n != bar.n and self._should_update(n, bar.total):
-            _update_n(bar, n)
+            bar.update(n - bar.n)  # tqdm's own API; a no-op on a disabled bar
             bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
         teacher.num_layers,
         sum(p.numel() for p in teacher.parameters()) / 1e6,
         cfg.student.preset,
-        student.num_parameters() / 1e6,
+        student.parameter_count() / 1e6,
         list(student_config.target_layers),
     )
 

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from gendistiller.audio import SAMPLE_RATE, load_audio, load_audio_crop
+from gendistiller.encoders.geometry import STANDARD
 from gendistiller.errors import DataError
 
 SPLITS = ("train", "dev", "test")
 # Shorter inputs give no frame at all (the receptive field is 400 samples).
-MIN_SAMPLES = 400
+MIN_SAMPLES = STANDARD.receptive_field
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,11 +124,6 @@ def corpus_task(corpus, task: str, label: Callable[[Any], tuple]) -> TaskData:
     """All three splits of ``task`` from the offline corpus."""
     splits = {name: corpus_examples(corpus, task, name, label) for name in SPLITS}
     return TaskData(task, **splits, source=f"corpus {corpus.root}")
-
-
-def classes_of(examples: Iterable[Example], slot: int = 0) -> list[str]:
-    """The sorted set of values of one label slot."""
-    return sorted({ex.label[slot] for ex in examples})
 
 
 def majority_accuracy(train: list[Example], test: list[Example]) -> float:
