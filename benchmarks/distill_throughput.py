@@ -1,182 +1,244 @@
-"""Throughput of one distillation step: teacher forward + student forward/backward + update.
+"""Throughput of the real distillation step, as ``gendistiller distill`` runs it.
 
-For each student, with a full-size WavLM Base+ shaped teacher (random weights: speed does
-not depend on the values), report steps/s, audio seconds/s and the share of the step
-spent in the teacher. Prints a Markdown table and writes JSON.
+For each student, a :class:`~gendistiller.training.module.DistillationModule` is built
+from a distillation config (a shipped recipe or YAML file plus dotted overrides; the
+defaults give a full-size WavLM Base+ shaped teacher with random weights: speed does
+not depend on the values) and trained for ``--warmup`` + ``--steps`` steps by the
+Trainer of :func:`~gendistiller.training.run.build_trainer` on random batches. Each
+step is timed from the start to the end of the training batch: teacher forward,
+student forward, loss, backward, clipping and the optimiser update. Reports the
+median step with its spread, steps/s, audio seconds/s and the teacher's share, as a
+Markdown table and JSON. The students take turns step by step, so that a change in the
+machine's load (shared CPUs) hits all of them alike: each Trainer runs its own loop in a
+thread, and the threads hand a baton to each other at every batch boundary, so exactly
+one step runs at a time.
 
     python benchmarks/distill_throughput.py                       # CPU defaults
     python benchmarks/distill_throughput.py --device cuda --batch-size 24 --seconds 15.6 \\
-        --precision bf16 --json gpu.json                          # the paper's batch on a GPU
+        --precision 16-mixed --json gpu.json                      # the paper's batch on a GPU
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import platform
-import statistics
+import tempfile
+import threading
 import time
 from pathlib import Path
 
+import lightning as L
 import torch
 
-from gendistiller import DistillationLoss, build_student, load_teacher
+from gendistiller.measure import Timing, machine_info, parameter_count, torch_threads
+from gendistiller.measure.machine import load_average
 
 SAMPLE_RATE = 16_000
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--teacher", default="random:wavlm", help="teacher spec (default: WavLM Base+ shape)"
-    )
-    p.add_argument(
-        "--students", default="gendistiller-base,distilhubert-base", help="comma-separated presets"
-    )
+    p.add_argument("--recipe", default=None, help="distillation recipe name or YAML path")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, e.g. loss.distance=l2 (repeatable)")  # fmt: skip
+    p.add_argument("--teacher", default="random:wavlm", help="teacher spec (teacher.spec)")
+    p.add_argument("--students", default="gendistiller-base,distilhubert-base",
+                   help="comma-separated presets (student.preset)")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--seconds", type=float, default=4.0, help="crop length of every utterance")
     p.add_argument("--steps", type=int, default=3, help="timed steps per student")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument(
-        "--precision", choices=("fp32", "bf16", "fp16"), default="fp32", help="autocast dtype"
-    )
+    p.add_argument("--precision", choices=("32", "bf16-mixed", "16-mixed"), default="32")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     return p.parse_args(argv)
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+class Baton:
+    """Whose turn it is: the students' Trainers run one step at a time, in turn."""
+
+    def __init__(self, count: int):
+        self.count, self.turn, self.done = count, 0, set()
+        self.cond = threading.Condition()
+
+    def wait(self, me: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.turn == me)
+
+    def pass_on(self, me: int, finished: bool = False) -> None:
+        with self.cond:
+            if finished:
+                self.done.add(me)
+            if len(self.done) < self.count:
+                nxt = (me + 1) % self.count
+                while nxt in self.done:
+                    nxt = (nxt + 1) % self.count
+                self.turn = nxt
+            self.cond.notify_all()
 
 
-class StudentStep:
-    """One student with its optimiser; ``__call__`` times one full distillation step."""
+class StepTimer(L.Callback):
+    """Wall time of every training batch and of the teacher's forward pass within it."""
 
-    def __init__(self, preset: str, teacher, args: argparse.Namespace, device: torch.device):
-        torch.manual_seed(0)
-        self.preset = preset
-        self.teacher = teacher
-        self.device = device
-        self.student = build_student(preset).to(device).train()
-        self.loss_fn = DistillationLoss()
-        self.optimizer = torch.optim.AdamW(
-            self.student.parameters(), lr=2e-4, betas=(0.9, 0.98), eps=1e-6
-        )
-        self.layers = list(self.student.config.target_layers)
-        self.waves = 0.1 * torch.randn(
-            args.batch_size, int(args.seconds * SAMPLE_RATE), device=device
-        )
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.precision)
-        self.autocast = (
-            (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else contextlib.nullcontext
-        )
-        self.scaler = torch.amp.GradScaler(device.type, enabled=args.precision == "fp16")
-        self.step_times: list[float] = []
-        self.teacher_times: list[float] = []
+    def __init__(self, device: torch.device, baton: Baton, me: int):
+        self.device, self.baton, self.me = device, baton, me
+        self.step_ms: list[float] = []
+        self.teacher_ms: list[float] = []
 
-    def __call__(self, record: bool) -> None:
-        sync(self.device)
-        t0 = time.perf_counter()
-        with self.autocast():
-            states = self.teacher(self.waves).hidden_states
-        sync(self.device)
-        t1 = time.perf_counter()
-        with self.autocast():
-            out = self.student(self.waves, teacher_states=states)
-            n = min(out.predictions[0].shape[1], states[0].shape[1])
-            targets = [states[k][:, :n] for k in self.layers]
-            loss = self.loss_fn([p[:, :n] for p in out.predictions], targets).total
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        torch.nn.utils.clip_grad_norm_(self.student.parameters(), 5.0)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        sync(self.device)
-        if record:
-            self.step_times.append(time.perf_counter() - t0)
-            self.teacher_times.append(t1 - t0)
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
-    def result(self, args: argparse.Namespace) -> dict:
-        step = statistics.median(self.step_times)
-        return {
-            "student": self.preset,
-            "student_params_M": round(self.student.parameter_count() / 1e6, 2),
-            "step_s": round(step, 4),
-            "steps_per_s": round(1 / step, 4),
-            "audio_s_per_s": round(args.batch_size * args.seconds / step, 2),
-            "teacher_share": round(statistics.median(self.teacher_times) / step, 3),
-        }
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        self.baton.wait(self.me)
+        self.sync()
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        self.sync()
+        self.step_ms.append(1000 * (time.perf_counter() - self._start))
+        self.baton.pass_on(self.me)
+
+    def on_train_end(self, trainer, module) -> None:
+        self.baton.pass_on(self.me, finished=True)
+
+    def on_exception(self, trainer, module, exception) -> None:
+        self.baton.pass_on(self.me, finished=True)
+
+    def wrap_teacher(self, module) -> None:
+        original = module._teacher_states
+
+        def timed(waves):
+            self.sync()
+            start = time.perf_counter()
+            states = original(waves)
+            self.sync()
+            self.teacher_ms.append(1000 * (time.perf_counter() - start))
+            return states
+
+        module._teacher_states = timed
 
 
-def run_all(presets: list[str], teacher, args: argparse.Namespace, device: torch.device) -> list:
-    """Students take turns step by step, so that a change in the machine's load (shared
-    CPUs) affects all of them alike instead of whichever ran last."""
-    students = [StudentStep(p, teacher, args, device) for p in presets]
-    for i in range(args.warmup + args.steps):
-        for student in students:
-            student(record=i >= args.warmup)
-    return [s.result(args) for s in students]
+def batches(args: argparse.Namespace, count: int) -> list[dict]:
+    gen = torch.Generator().manual_seed(0)
+    n = int(args.seconds * SAMPLE_RATE)
+    return [
+        {"waveforms": 0.1 * torch.randn(args.batch_size, n, generator=gen), "position": i,
+         "epoch": 0, "seconds": args.batch_size * n / SAMPLE_RATE}
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def build(preset: str, args: argparse.Namespace, work: Path, timer: StepTimer):
+    """The real module and Trainer for ``preset``, as ``gendistiller distill`` builds them."""
+    from gendistiller.students import build_student
+    from gendistiller.teachers import load_teacher
+    from gendistiller.training.config import load_config
+    from gendistiller.training.module import DistillationModule
+    from gendistiller.training.run import build_trainer
+
+    total = args.warmup + args.steps
+    accelerator = "gpu" if args.device.startswith("cuda") else args.device
+    cfg = load_config(args.recipe, [
+        f"teacher.spec={args.teacher}", f"student.preset={preset}",
+        f"run.dir={work / preset}", f"trainer.max_steps={total}",
+        f"trainer.accelerator={accelerator}", "trainer.devices=1",
+        f"trainer.precision={args.precision}", "trainer.progress_bar=false",
+        f"checkpoint.every_n_steps={total + 1}", *args.set,
+    ])  # fmt: skip
+    L.seed_everything(cfg.run.seed, verbose=False)
+    teacher = load_teacher(cfg.teacher.spec, seed=cfg.teacher.seed, **cfg.teacher.overrides)
+    student = build_student(cfg.student.build_config())
+    module = DistillationModule(student, teacher, cfg)
+    timer.wrap_teacher(module)
+    trainer = build_trainer(cfg, cfg.run_dir, [timer], progress=False)
+    data = torch.utils.data.DataLoader(batches(args, total), batch_size=None)
+    return student, teacher, lambda: trainer.fit(module, train_dataloaders=data)
+
+
+def run_all(presets: list[str], args: argparse.Namespace, work: Path) -> list[dict]:
+    """Every student's Trainer in its own thread, taking turns step by step."""
+    baton = Baton(len(presets))
+    timers = [StepTimer(torch.device(args.device), baton, i) for i in range(len(presets))]
+    built = [build(p, args, work, t) for p, t in zip(presets, timers, strict=True)]
+    errors: list[BaseException] = []
+
+    def fit(run):
+        try:
+            run()
+        except BaseException as err:  # re-raised in the main thread below
+            errors.append(err)
+
+    threads = [threading.Thread(target=fit, args=(run,)) for _, _, run in built]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [
+        result(p, s, te, t, args) for p, (s, te, _), t in zip(presets, built, timers, strict=True)
+    ]
+
+
+def result(preset: str, student, teacher, timer: StepTimer, args: argparse.Namespace) -> dict:
+    step = Timing(tuple(round(x, 3) for x in timer.step_ms[args.warmup :]))
+    teacher_ms = Timing(tuple(timer.teacher_ms[args.warmup :])).median_ms
+    seconds = step.median_ms / 1000
+    return {
+        "student": preset,
+        "student_params_M": round(parameter_count(student) / 1e6, 2),
+        "teacher_params_M": round(parameter_count(teacher) / 1e6, 2),
+        "step": step.to_dict(),
+        "step_s": round(seconds, 4),
+        "steps_per_s": round(1 / seconds, 4),
+        "audio_s_per_s": round(args.batch_size * args.seconds / seconds, 2),
+        "teacher_share": round(teacher_ms / step.median_ms, 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    load_before = _load_average()
-    teacher = load_teacher(args.teacher).to(device).eval()
     presets = [s.strip() for s in args.students.split(",") if s.strip()]
-    results = run_all(presets, teacher, args, device)
+    load_before = load_average()
+    with torch_threads(args.threads or None) as threads, tempfile.TemporaryDirectory() as tmp:
+        results = run_all(presets, args, Path(tmp))
     report = {
         "benchmark": "distill_throughput",
         "teacher": args.teacher,
-        "teacher_params_M": round(sum(p.numel() for p in teacher.parameters()) / 1e6, 2),
         "batch_size": args.batch_size,
         "seconds_per_utterance": args.seconds,
-        "device": torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or "cpu",
-        "torch_threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu",
         "precision": args.precision,
         "timed_steps": args.steps,
-        "torch": torch.__version__,
-        # other processes on the machine skew CPU figures: the 1-minute load, before/after
-        "load_average": [load_before, _load_average()],
-        "cpu_count": os.cpu_count(),
+        "machine": machine_info(threads),
+        "load_average": [load_before, load_average()],
         "results": results,
-    }
+    }  # fmt: skip
     print(table(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
-def _load_average() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):  # not on Windows
-        return None
-
-
 def table(report: dict) -> str:
+    m = report["machine"]
+    load = " -> ".join("?" if x is None else f"{x[0]:.1f}" for x in report["load_average"])
     lines = [
-        f"teacher {report['teacher']} ({report['teacher_params_M']}M), batch {report['batch_size']} x"
-        f" {report['seconds_per_utterance']} s, {report['device']}, {report['torch_threads']} threads,"
-        f" {report['precision']}; 1-min load average {report['load_average'][0]} -> "
-        f"{report['load_average'][1]} on {report['cpu_count']} CPUs",
+        f"teacher {report['teacher']}, batch {report['batch_size']} x {report['seconds_per_utterance']} s,"
+        f" {report['device']} ({m['cpu']}, {m['cores']} cores), {m['threads']} threads,"
+        f" precision {report['precision']}, median of {report['timed_steps']} steps;"
+        f" 1-min load average {load}",
         "",
-        "| student | params (M) | step (s) | steps/s | audio s/s | teacher share |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+        "| student | params (M) | step (s) | min-max (s) | steps/s | audio s/s | teacher share |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
     for r in report["results"]:
         lines.append(
-            f"| {r['student']} | {r['student_params_M']} | {r['step_s']:.3f} | {r['steps_per_s']:.3f}"
-            f" | {r['audio_s_per_s']:.1f} | {r['teacher_share']:.0%} |"
+            f"| {r['student']} | {r['student_params_M']} | {r['step_s']:.3f}"
+            f" | {r['step']['min_ms'] / 1000:.2f}-{r['step']['max_ms'] / 1000:.2f}"
+            f" | {r['steps_per_s']:.3f} | {r['audio_s_per_s']:.1f} | {r['teacher_share']:.0%} |"
         )
     return "\n".join(lines)
 

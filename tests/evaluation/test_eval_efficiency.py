@@ -10,18 +10,14 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from gendistiller.cli import main
-from gendistiller.evaluation.efficiency import (
-    _EXTRA_FLOPS,
-    ModelCost,
-    benchmark,
-    count_macs,
-    load_upstreams,
-    targets,
-)
+from gendistiller.errors import ConfigError
+from gendistiller.evaluation.benchmark import make_config
+from gendistiller.evaluation.efficiency import benchmark, count_macs, load_upstreams
 from gendistiller.evaluation.report import efficiency_table
+from gendistiller.measure.cost import EXTRA_FLOPS as _EXTRA_FLOPS
 
 MODEL_FIELDS = {
-    "name", "spec", "kind", "architecture", "parameters", "hidden_states", "hidden_size", "macs",
+    "name", "spec", "kind", "architecture", "model_type", "parameters", "hidden_states", "hidden_size", "macs",
     "macs_per_second", "macs_by_op", "latency_ms", "latency_runs_ms", "rtf", "peak_rss_mib", "peak_rss_delta_mib", "ratios",
 }  # fmt: skip
 
@@ -86,41 +82,9 @@ def test_benchmark_json_carries_every_field(bench):
         assert m["peak_rss_mib"] > m["peak_rss_delta_mib"] >= 0
         assert set(m["ratios"]) == {"parameters", "macs", "latency_1s", "latency_10s"}
     assert bench["models"]["teacher"]["ratios"]["latency_10s"] == 1.0
-    assert bench["targets"] == {}  # stated for 768-d models only
+    assert bench["targets"] == []  # stated for 768-d models only
     table = efficiency_table(bench)
     assert table.count("\n| ") >= 4 and "gen (student)" in table and "threads" in table
-
-
-def cost(name: str, arch: str, ms: float, width: int = 768, states: int = 4) -> ModelCost:
-    return ModelCost(
-        name, name, "x", arch, 1, states, width, {}, 1.0, {}, {"1": ms / 10, "10": ms}, {}, ms / 1e4
-    )
-
-
-def test_targets_compare_10s_latencies_of_768d_models():
-    costs = {
-        c.name: c
-        for c in (
-            cost("t", "WavLMModel", 1000, states=13),
-            cost("g", "GenDistillerModel", 380),
-            cost("d", "DistilHuBERTModel", 320, states=3),
-        )
-    }
-    out = targets(costs, "t")
-    assert out["gendistiller_vs_distilhubert"] == {
-        "models": ["g", "d"],
-        "ratio": pytest.approx(380 / 320, abs=1e-4),
-        "max": 1.15,
-        "met": False,
-    }
-    assert (
-        out["gendistiller_vs_teacher"]["ratio"] == pytest.approx(0.38)
-        and out["gendistiller_vs_teacher"]["met"]
-    )
-    costs["d"].latency_ms["10"] = 340.0
-    assert targets(costs, "t")["gendistiller_vs_distilhubert"]["met"]
-    costs["t"].hidden_states = 3  # not a WavLM Base+ shaped teacher
-    assert "gendistiller_vs_teacher" not in targets(costs, "t")
 
 
 def test_benchmark_cli_writes_json_table_and_chart(tmp_path, capsys):
@@ -132,6 +96,10 @@ def test_benchmark_cli_writes_json_table_and_chart(tmp_path, capsys):
             "--repeats",
             "1",
             "--no-memory",
+            "--runtimes",
+            "pytorch",
+            "--seconds",
+            "1,10",
             "--json",
             "--quiet",
             "--out",
@@ -144,3 +112,37 @@ def test_benchmark_cli_writes_json_table_and_chart(tmp_path, capsys):
     assert json.loads((tmp_path / "benchmark.json").read_text())["models"]["t"]["kind"] == "teacher"
     assert (tmp_path / "benchmark.png").read_bytes()[:4] == b"\x89PNG"
     assert "| s (student) |" in (tmp_path / "benchmark.md").read_text()
+
+
+def test_benchmark_cli_times_every_runtime_with_ratios_to_the_teacher(capsys):
+    code = main(["benchmark", "t=random:hubert-tiny", "s=gendistiller-tiny", "--runtimes",
+                 "pytorch,onnx,onnx-int8", "--threads", "1", "--seconds", "1", "--repeats", "1",
+                 "--no-memory", "--json", "--quiet"])  # fmt: skip
+    assert code == 0
+    bench = json.loads(capsys.readouterr().out)
+    rows = {(r["model"], r["runtime"]): r for r in bench["rows"]}
+    assert set(rows) == {(m, rt) for m in ("t", "s") for rt in ("pytorch", "onnx", "onnx-int8")}
+    ref = rows[("t", "pytorch")]["median_ms"]
+    for (_model, runtime), r in rows.items():
+        assert r["threads"] == 1 and r["seconds"] == 1 and len(r["runs_ms"]) == 1
+        assert r["vs_reference"] == pytest.approx(r["median_ms"] / ref, abs=1e-4)
+        if runtime == "pytorch":
+            assert r["file_mb"] is None and r["min_cosine"] is None
+        else:
+            assert r["file_mb"] > 0 and 0.9 < r["min_cosine"] <= 1.0 + 1e-6
+    assert rows[("s", "onnx-int8")]["file_mb"] < rows[("s", "onnx")]["file_mb"]
+    assert rows[("s", "onnx")]["min_cosine"] > 0.9999  # fp32: the same arithmetic
+    assert bench["models"]["s"]["latency_ms"]["1"] == round(rows[("s", "pytorch")]["median_ms"], 2)
+
+
+def test_benchmark_config_validates_and_names_the_key():
+    cfg = make_config(threads="1,2", runtimes="pytorch,onnx", seconds="10")
+    assert cfg.threads == [1, 2] and cfg.runtimes == ["pytorch", "onnx"] and cfg.seconds == [10.0]
+    with pytest.raises(ConfigError, match="runtimes"):
+        make_config(runtimes="onnx")  # no PyTorch baseline
+    with pytest.raises(ConfigError, match="threads"):
+        make_config(threads="0")
+    with pytest.raises(ConfigError, match="repeats"):
+        make_config(repeats=0)
+    with pytest.raises(ConfigError, match="int8_weights"):
+        make_config(int8_weights="int4")

@@ -41,3 +41,27 @@ def test_benchmark_reports_steps_audio_rate_and_teacher_share(tmp_path, capsys):
         )
     table = capsys.readouterr().out
     assert "| gendistiller-tiny |" in table and "teacher share" in table
+
+
+def test_students_take_turns_step_by_step():
+    import threading
+
+    spec = importlib.util.spec_from_file_location("distill_throughput", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    baton, order = bench.Baton(2), []
+
+    def student(me: int, steps: int):
+        for _ in range(steps):
+            baton.wait(me)
+            order.append(me)
+            baton.pass_on(me)
+        baton.pass_on(me, finished=True)
+
+    threads = [threading.Thread(target=student, args=(i, n)) for i, n in ((0, 3), (1, 2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert order == [0, 1, 0, 1, 0]  # alternating, and the longer one finishes alone

@@ -1,13 +1,15 @@
-"""``gendistiller benchmark``: parameters, MACs, CPU latency, RTF and peak memory, side by side.
+"""``gendistiller benchmark``: parameters, MACs, latency per runtime and thread count, RTF,
+peak memory, side by side, with every time's ratio to the teacher's PyTorch fp32 time.
 
 Default models: the two 768-d student presets and a WavLM Base+ shaped teacher with
 random weights (cost does not depend on the weights)::
 
-    gendistiller benchmark --out bench/
+    gendistiller benchmark --threads 1,2 --runtimes pytorch,onnx,onnx-int8 --out bench/
     gendistiller benchmark teacher=microsoft/wavlm-base-plus student=runs/x/student
 
-Prints the JSON (``--json``) or the markdown table, and writes ``benchmark.json``,
-``benchmark.md`` and ``benchmark.png`` to ``--out``.
+Prints the JSON (``--json``) or the tables, and writes ``benchmark.json``,
+``benchmark.md`` and ``benchmark.png`` to ``--out``. The options are the fields of
+:class:`BenchmarkConfig` (defaults and help written once, there).
 """
 
 from __future__ import annotations
@@ -15,14 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
-import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gendistiller.errors import ConfigError
 from gendistiller.evaluation import plots
-from gendistiller.evaluation.efficiency import benchmark, load_upstreams
+from gendistiller.evaluation.efficiency import benchmark as run_benchmark
+from gendistiller.evaluation.efficiency import load_upstreams
 from gendistiller.evaluation.evaluate import parse_models
 from gendistiller.evaluation.report import efficiency_table, write_json
+from gendistiller.evaluation.runtimes import RUNTIMES, check_runtimes
+from gendistiller.export.quantize import WEIGHT_TYPES
+from gendistiller.io import write_text
 
 DEFAULT_MODELS = (
     "teacher=random:wavlm",
@@ -31,49 +38,134 @@ DEFAULT_MODELS = (
 )
 
 
+class BenchmarkConfig(BaseModel):
+    """What ``gendistiller benchmark`` measures, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(list(DEFAULT_MODELS), description="NAME=SPEC models (student folder or preset, teacher spec)")  # fmt: skip
+    out: str = Field("", description="folder for benchmark.json, benchmark.md and benchmark.png")
+    teacher: str = Field("", description="reference model for the ratios (default: the first teacher)")  # fmt: skip
+    runtimes: list[str] = Field([*RUNTIMES], description="comma-separated runtimes: " + ", ".join(RUNTIMES))  # fmt: skip
+    threads: list[int] = Field([], description="comma-separated torch/onnxruntime thread counts, each timed in its own round (empty: torch's default)")  # fmt: skip
+    seconds: list[float] = Field([10.0], description="comma-separated input lengths in seconds")
+    repeats: int = Field(5, ge=1, description="timed runs per model, runtime and input (median)")
+    warmup: int = Field(1, ge=0, description="untimed rounds first")
+    int8_weights: str = Field("uint8", description="int8 weight type: " + " or ".join(WEIGHT_TYPES))  # fmt: skip
+    memory: bool = Field(True, description="peak memory (one child process per model)")
+    json_output: bool = Field(False, description="print the JSON instead of the tables")
+    quiet: bool = Field(False, description="no progress messages")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one NAME=SPEC")
+        return value
+
+    @field_validator("runtimes", "threads", "seconds", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("runtimes")
+    @classmethod
+    def _runtimes(cls, value: list[str]) -> list[str]:
+        return check_runtimes(value)
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, value: list[int]) -> list[int]:
+        if any(t < 1 for t in value):
+            raise ValueError("every thread count must be at least 1")
+        return value
+
+    @field_validator("seconds")
+    @classmethod
+    def _seconds(cls, value: list[float]) -> list[float]:
+        if not value or any(s < 0.025 for s in value):
+            raise ValueError("give input lengths of at least 0.025 s (one frame)")
+        return value
+
+    @field_validator("int8_weights")
+    @classmethod
+    def _weights(cls, value: str) -> str:
+        if value not in WEIGHT_TYPES:
+            raise ValueError(f"one of {', '.join(WEIGHT_TYPES)}")
+        return value
+
+
+def make_config(**values: Any) -> BenchmarkConfig:
+    """A validated config; a bad value is a one-line ConfigError naming the key."""
+    try:
+        return BenchmarkConfig(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(x) for x in first["loc"]) or "benchmark"
+        raise ConfigError(f"benchmark: {key}: {first['msg']}") from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("models", nargs="*", metavar="NAME=SPEC", default=list(DEFAULT_MODELS),
-                        help="models (student folder or preset, teacher spec); default: " + " ".join(DEFAULT_MODELS))  # fmt: skip
-    parser.add_argument(
-        "--out", default="", help="folder for benchmark.json, benchmark.md and benchmark.png"
-    )
-    parser.add_argument(
-        "--teacher", default="", help="reference model for the ratios (default: the first teacher)"
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=5, help="timed runs per model and input length (median)"
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=0,
-        help="torch threads (0: torch's default, usually the cores)",
-    )
-    parser.add_argument(
-        "--no-memory", action="store_true", help="skip peak memory (one child process per model)"
-    )
-    parser.add_argument("--json", action="store_true", help="print the JSON instead of the table")
-    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    fields = BenchmarkConfig.model_fields
+    parser.add_argument("models", nargs="*", metavar="NAME=SPEC", default=None,
+                        help=f"{fields['models'].description}; default: {' '.join(DEFAULT_MODELS)}")  # fmt: skip
+    for name, info in fields.items():
+        if name in ("models", "memory", "json_output", "quiet"):
+            continue
+        default = info.default if not isinstance(info.default, list) else ",".join(map(str, info.default))  # fmt: skip
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, dest=name, default=None, help=f"{info.description} (default: {default!s})")  # fmt: skip
+    parser.add_argument("--no-memory", dest="memory", action="store_false", default=None,
+                        help="skip " + fields["memory"].description)  # fmt: skip
+    parser.add_argument("--json", dest="json_output", action="store_true", default=None,
+                        help=fields["json_output"].description)  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", default=None, help=fields["quiet"].description)  # fmt: skip
+
+
+def runtime_table(bench: dict) -> str:
+    """One row per model, runtime, thread count and input: median, spread, ratio."""
+    ref = bench.get("reference") or "reference"
+    lines = [
+        f"| model | runtime | threads | input (s) | median (ms) | min-max (ms) | RTF "
+        f"| vs {ref} PyTorch fp32 | file (MB) | min cosine vs fp32 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in bench["rows"]:
+        ratio = "" if r["vs_reference"] is None else f"{r['vs_reference']:.3f}"
+        size = "" if r["file_mb"] is None else f"{r['file_mb']:.1f}"
+        cos = "" if r["min_cosine"] is None else f"{r['min_cosine']:.5f}"
+        lines.append(
+            f"| {r['model']} | {r['runtime']} | {r['threads']} | {r['seconds']:g} "
+            f"| {r['median_ms']:.0f} | {r['min_ms']:.0f}-{r['max_ms']:.0f} | {r['rtf']:.3f} "
+            f"| {ratio} | {size} | {cos} |"
+        )
+    return "\n".join(lines)
+
+
+def report(bench: dict) -> str:
+    return efficiency_table(bench) + "\n\n" + runtime_table(bench)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.repeats < 1:
-        raise ConfigError("--repeats: must be at least 1")
-    upstreams = load_upstreams(parse_models(args.models))
-    bench = benchmark(
-        upstreams, repeats=args.repeats, memory=not args.no_memory, reference=args.teacher or None,
-        progress=not args.quiet,
+    cfg = make_config(**{k: v for k, v in vars(args).items() if k in BenchmarkConfig.model_fields and v not in (None, [])})  # fmt: skip
+    return run_config(cfg)
+
+
+def run_config(cfg: BenchmarkConfig) -> int:
+    upstreams = load_upstreams(parse_models(cfg.models))
+    bench = run_benchmark(
+        upstreams, repeats=cfg.repeats, memory=cfg.memory, reference=cfg.teacher or None,
+        progress=not cfg.quiet, seconds=cfg.seconds, threads=cfg.threads or None,
+        runtimes=cfg.runtimes, int8_weights=cfg.int8_weights, warmup=cfg.warmup,
     )  # fmt: skip
-    table = efficiency_table(bench)
-    if args.out:
-        out = Path(args.out)
+    text = report(bench)
+    if cfg.out:
+        out = Path(cfg.out)
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "benchmark.json", bench)
-        (out / "benchmark.md").write_text(
-            table + "\n\n![efficiency](benchmark.png)\n", encoding="utf-8"
-        )
+        write_text(out / "benchmark.md", text + "\n\n![efficiency](benchmark.png)\n")
         plots.efficiency_chart(bench, out / "benchmark.png")
-    print(json.dumps(bench, indent=1) if args.json else table)
+    print(json.dumps(bench, indent=1) if cfg.json_output else text)
     return 0

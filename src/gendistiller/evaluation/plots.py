@@ -89,12 +89,13 @@ def efficiency_chart(bench: Mapping, path: str | os.PathLike) -> None:
     """Bars per model: parameters, MACs per second of audio, 10 s CPU latency, peak memory."""
     models = bench["models"]
     names = list(models)
+    longest = f"{bench.get('seconds', [10])[-1]:g}"
     panels = [
         ("parameters (M)", [models[n]["parameters"] / 1e6 for n in names]),
         ("GMACs per second of audio", [models[n]["macs_per_second"] / 1e9 for n in names]),
         (
-            f"latency, 10 s input (ms, {bench['threads']} threads)",
-            [models[n]["latency_ms"]["10"] for n in names],
+            f"latency, {longest} s input (ms, {bench['threads']} threads)",
+            [models[n]["latency_ms"][longest] for n in names],
         ),
     ]
     if all(models[n].get("peak_rss_delta_mib") is not None for n in names):

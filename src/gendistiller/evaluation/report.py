@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from gendistiller import io
 from gendistiller.evaluation.probes import TASKS
+from gendistiller.measure.targets import target_lines
 
 
 def write_json(path: str | os.PathLike, data: Mapping) -> None:
@@ -26,16 +27,16 @@ def table(header: list[str], rows: list[list[str]], align: str = "") -> str:
 def efficiency_table(bench: Mapping) -> str:
     models = bench["models"]
     reference = bench.get("reference")
+    keys = [f"{s:g}" for s in bench.get("seconds", (1, 10))]
     rows = []
     for name, m in models.items():
-        ratio = m.get("ratios", {}).get("latency_10s")
+        ratio = m.get("ratios", {}).get(f"latency_{keys[-1]}s")
         rows.append(
             [
                 f"{name} ({m['kind']})",
                 f"{m['parameters'] / 1e6:.2f}",
-                f"{m['macs_per_second'] / 1e9:.2f} ({m['macs_by_op']['convolution'] / 1e10:.2f})",
-                f"{m['latency_ms']['1']:.0f}",
-                f"{m['latency_ms']['10']:.0f}",
+                f"{m['macs_per_second'] / 1e9:.2f} ({m['macs_by_op']['convolution'] / 1e9 / float(keys[-1]):.2f})",
+                *(f"{m['latency_ms'][k]:.0f}" for k in keys),
                 f"{m['rtf']:.3f}",
                 "" if ratio is None else f"{ratio:.2f}",
                 ""
@@ -44,16 +45,13 @@ def efficiency_table(bench: Mapping) -> str:
             ]
         )
     header = [
-        "model", "params (M)", "GMACs / s audio (conv)", "latency 1 s (ms)", "latency 10 s (ms)",
-        "RTF (10 s)", f"time vs {reference or 'reference'} (10 s)", "peak RSS MiB (+ model)",
+        "model", "params (M)", "GMACs / s audio (conv)", *(f"latency {k} s (ms)" for k in keys),
+        f"RTF ({keys[-1]} s)", f"time vs {reference or 'reference'} ({keys[-1]} s)", "peak RSS MiB (+ model)",
     ]  # fmt: skip
     text = table(header, rows)
-    for key, target in bench.get("targets", {}).items():
-        verdict = "met" if target["met"] else "NOT met"
-        text += (
-            f"\n\nTarget {key.replace('_', ' ')}: {target['models'][0]} takes {target['ratio']:.2f}x the time "
-            f"of {target['models'][1]} at 10 s (target at most {target['max']:.2f}x): {verdict}."
-        )
+    lines = target_lines(bench.get("targets") or [])
+    if lines:
+        text += "\n\nTargets:\n" + "\n".join(f"- {line}" for line in lines)
     m = bench["machine"]
     text += (
         f"\n\nMachine: {m['cpu']}, {m['cores']} cores, {bench['threads']} torch threads, torch {m['torch']}; "

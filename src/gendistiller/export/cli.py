@@ -162,15 +162,18 @@ def _reload_difference(student: StudentModel, out: Path) -> tuple[float, float]:
 
 
 def _speed(fp32: Path, int8: Path, seconds: float = 10.0) -> dict[str, float]:
-    """Best-of-3 latency of both ONNX models on one utterance, and the speed-up."""
-    from gendistiller.export.fidelity import best_time, synthetic_batch
+    """Median latency of both ONNX models on one utterance (one timer run), and the speed-up."""
+    from gendistiller.export.fidelity import synthetic_batch
     from gendistiller.export.onnx import OnnxModel
+    from gendistiller.measure import forward, time_calls
 
     wave, lengths = synthetic_batch([seconds])
-    times = {}
-    for name, path in (("fp32", fp32), ("int8", int8)):
-        model = OnnxModel(path)
-        times[f"{name}_seconds"] = best_time(lambda m=model: m(wave, lengths))
+    calls = {
+        name: forward(OnnxModel(path), wave, lengths)
+        for name, path in (("fp32", fp32), ("int8", int8))
+    }
+    timed = time_calls(calls, repeats=3)
+    times = {f"{name}_seconds": t.median_ms / 1000 for name, t in timed.items()}
     times["speedup"] = times["fp32_seconds"] / times["int8_seconds"]
     times["audio_seconds"] = seconds
     return times

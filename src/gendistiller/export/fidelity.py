@@ -7,7 +7,6 @@ and every benchmark run sees the same audio without needing a corpus.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -110,16 +109,3 @@ def compare(reference, candidate, waveforms: Tensor, lengths: Tensor) -> Fidelit
             )
         )
     return report
-
-
-def best_time(fn, repeats: int = 3, warmup: int = 1) -> float:
-    """Fastest of ``repeats`` timed calls of ``fn()`` after ``warmup`` untimed ones, in
-    seconds: the least disturbed by other work on a shared machine."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
