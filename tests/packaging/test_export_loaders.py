@@ -46,7 +46,7 @@ assert "gendistiller" not in sys.modules, "the exported folders must load withou
 print(json.dumps({"transformers": transformers.__version__, "torch": torch.__version__}))
 """
 
-_PRESETS = {"hubert": "distilhubert-tiny", "gendistiller": "gendistiller-tiny"}
+_PRESETS = {"hubert": "distilhubert-tiny", "remote_code": "gendistiller-tiny"}
 
 
 def _version(python: str) -> str:

@@ -32,7 +32,7 @@ from gendistiller.students.weights import map_state_dict
 #: ``make test-bounds`` loads both exports with these releases and with the newest
 #: (tests/packaging/test_export_loaders.py); GenDistiller's code needs the dataclass
 #: configs of transformers 5.4, a plain HubertModel loads in 4.x too.
-TRANSFORMERS_RANGE = {"hubert": "4.45", "gendistiller": "5.4"}
+TRANSFORMERS_RANGE = {"hubert": "4.45", "remote_code": "5.4"}
 #: Newest release the bounds check loaded them with, when this range was last checked.
 TRANSFORMERS_CHECKED_NEWEST = "5.24"
 
@@ -182,7 +182,7 @@ Padded batches are fine: pass each utterance's length in samples.
 def model_card(student: StudentModel) -> str:
     """The folder's README.md: what the model is and how to load it (hub model card)."""
     cfg = student.config
-    low = TRANSFORMERS_RANGE[usage]
+    low = TRANSFORMERS_RANGE[student.export_kind]
     facts = {
         "hidden_size": cfg.hidden_size,
         "num_hidden_states": student.num_hidden_states,
