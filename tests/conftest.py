@@ -49,3 +49,32 @@ def tiny_corpus(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("corpus") / "tiny"
     return build_corpus(root, size="tiny", workers=2, progress=False)
+
+
+# Runs in a fresh interpreter that never imports gendistiller: what a user of an exported
+# folder has. Saves each folder's hidden states for one waveform, prints "FOLDER CLASS" per
+# folder, then the versions it ran with as a JSON line.
+_PLAIN_TRANSFORMERS_LOADER = """
+import json, sys
+import numpy as np, torch, transformers
+from transformers import AutoModel
+
+wave = torch.from_numpy(np.load(sys.argv[1]))
+for folder in sys.argv[2:]:
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    with torch.no_grad():
+        if type(model).__name__ == "HubertModel":
+            states = model(wave, output_hidden_states=True).hidden_states
+        else:
+            states = model(wave).hidden_states
+    np.save(folder + ".states.npy", torch.stack(list(states)).numpy())
+    print(folder, type(model).__name__)
+assert "gendistiller" not in sys.modules, "the exported folders must load without gendistiller"
+print(json.dumps({"transformers": transformers.__version__, "torch": torch.__version__}))
+"""
+
+
+@pytest.fixture(scope="session")
+def plain_transformers_loader() -> str:
+    """``python -c SCRIPT WAVE.npy FOLDER...``: load exports with transformers alone."""
+    return _PLAIN_TRANSFORMERS_LOADER

@@ -11,9 +11,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from gendistiller.cli import main
 from gendistiller.errors import ConfigError
-from gendistiller.evaluation.benchmark import make_config
-from gendistiller.evaluation.efficiency import benchmark, count_macs, load_upstreams
+from gendistiller.evaluation.benchmark import BenchmarkConfig
+from gendistiller.evaluation.efficiency import benchmark, load_upstreams
 from gendistiller.evaluation.report import efficiency_table
+from gendistiller.measure import count_macs
 from gendistiller.measure.cost import EXTRA_FLOPS as _EXTRA_FLOPS
 
 MODEL_FIELDS = {
@@ -136,13 +137,13 @@ def test_benchmark_cli_times_every_runtime_with_ratios_to_the_teacher(capsys):
 
 
 def test_benchmark_config_validates_and_names_the_key():
-    cfg = make_config(threads="1,2", runtimes="pytorch,onnx", seconds="10")
+    cfg = BenchmarkConfig(threads="1,2", runtimes="pytorch,onnx", seconds="10")
     assert cfg.threads == [1, 2] and cfg.runtimes == ["pytorch", "onnx"] and cfg.seconds == [10.0]
     with pytest.raises(ConfigError, match="runtimes"):
-        make_config(runtimes="onnx")  # no PyTorch baseline
+        BenchmarkConfig(runtimes="onnx")  # no PyTorch baseline
     with pytest.raises(ConfigError, match="threads"):
-        make_config(threads="0")
+        BenchmarkConfig(threads="0")
     with pytest.raises(ConfigError, match="repeats"):
-        make_config(repeats=0)
+        BenchmarkConfig(repeats=0)
     with pytest.raises(ConfigError, match="int8_weights"):
-        make_config(int8_weights="int4")
+        BenchmarkConfig(int8_weights="int4")

@@ -10,7 +10,7 @@ from gendistiller.audio import AudioError
 from gendistiller.encoders import FrameGeometry
 from gendistiller.errors import ConfigError
 from gendistiller.export.extract import ChunkedStates, extract, plan_chunks
-from gendistiller.export.fidelity import synthetic_speech
+from gendistiller.export.parity import synthetic_speech
 from gendistiller.students import build_student
 
 

@@ -12,7 +12,7 @@ from safetensors.numpy import load_file
 
 from gendistiller.cli import main
 from gendistiller.export.extract import extract
-from gendistiller.export.fidelity import synthetic_speech
+from gendistiller.export.parity import synthetic_speech
 from gendistiller.io import TMP_PREFIX
 from gendistiller.students import build_student, load_student
 

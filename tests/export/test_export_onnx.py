@@ -10,8 +10,8 @@ import torch
 from gendistiller.cli import main
 from gendistiller.errors import CheckpointError
 from gendistiller.export.cli import INT8_COSINE, PARITY_COSINE, export_student
-from gendistiller.export.fidelity import compare, synthetic_batch
 from gendistiller.export.onnx import OnnxModel
+from gendistiller.export.parity import compare, synthetic_batch
 from gendistiller.students import build_student
 
 

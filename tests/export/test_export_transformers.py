@@ -11,35 +11,14 @@ import pytest
 import torch
 from transformers import AutoModel, HubertModel
 
-from gendistiller.export.fidelity import synthetic_speech
+from gendistiller.export.parity import synthetic_speech
 from gendistiller.export.remote_code import remote_code_files
 from gendistiller.export.transformers import export_transformers, to_hubert
 from gendistiller.students import GenDistillerConfig, GenDistillerModel, build_student, load_student
 
-# Runs in a fresh interpreter that never imports gendistiller: what a user of the exported
-# folders has. Saves every folder's hidden states for the same waveform.
-_LOAD_WITHOUT_GENDISTILLER = """
-import sys
-import numpy as np
-import torch
-from transformers import AutoModel
-
-wave = torch.from_numpy(np.load(sys.argv[1]))
-for folder in sys.argv[2:]:
-    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
-    with torch.no_grad():
-        if type(model).__name__ == "HubertModel":
-            states = model(wave, output_hidden_states=True).hidden_states
-        else:
-            states = model(wave).hidden_states
-    np.save(folder + ".states.npy", torch.stack(list(states)).numpy())
-    print(folder, type(model).__name__)
-assert "gendistiller" not in sys.modules, "the exported folders must load without gendistiller"
-"""
-
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(tmp_path_factory, plain_transformers_loader):
     """Both students exported, and loaded by plain transformers in a subprocess."""
     root = tmp_path_factory.mktemp("hf")
     torch.manual_seed(0)
@@ -57,7 +36,7 @@ def exported(tmp_path_factory):
         [
             sys.executable,
             "-c",
-            _LOAD_WITHOUT_GENDISTILLER,
+            plain_transformers_loader,
             str(root / "wave.npy"),
             *map(str, folders.values()),
         ],

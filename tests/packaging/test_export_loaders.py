@@ -22,29 +22,12 @@ import pytest
 import torch
 from packaging.version import Version
 
-from gendistiller.export.fidelity import synthetic_speech
+from gendistiller.export.parity import synthetic_speech
 from gendistiller.export.transformers import TRANSFORMERS_RANGE, export_transformers
 from gendistiller.students import build_student
 
 LOADERS = os.environ.get("GENDISTILLER_EXPORT_LOADERS", "").split() or [sys.executable]
 
-_LOAD = """
-import json, sys
-import numpy as np, torch, transformers
-from transformers import AutoModel
-
-wave = torch.from_numpy(np.load(sys.argv[1]))
-for folder in sys.argv[2:]:
-    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
-    with torch.no_grad():
-        if type(model).__name__ == "HubertModel":
-            states = model(wave, output_hidden_states=True).hidden_states
-        else:
-            states = model(wave).hidden_states
-    np.save(folder + ".states.npy", torch.stack(list(states)).numpy())
-assert "gendistiller" not in sys.modules, "the exported folders must load without gendistiller"
-print(json.dumps({"transformers": transformers.__version__, "torch": torch.__version__}))
-"""
 
 _PRESETS = {"hubert": "distilhubert-tiny", "remote_code": "gendistiller-tiny"}
 
@@ -61,7 +44,9 @@ def students():
 
 
 @pytest.mark.parametrize("python", LOADERS)
-def test_exports_load_in_every_claimed_transformers(python, students, tmp_path):
+def test_exports_load_in_every_claimed_transformers(
+    python, students, tmp_path, plain_transformers_loader
+):
     version = Version(_version(python).strip())
     usages = [u for u in _PRESETS if version >= Version(TRANSFORMERS_RANGE[u])]
     assert usages, f"{python}: transformers {version} is below every export's range"
@@ -76,7 +61,13 @@ def test_exports_load_in_every_claimed_transformers(python, students, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1")
     proc = subprocess.run(
-        [python, "-c", _LOAD, str(tmp_path / "wave.npy"), *map(str, folders.values())],
+        [
+            python,
+            "-c",
+            plain_transformers_loader,
+            str(tmp_path / "wave.npy"),
+            *map(str, folders.values()),
+        ],
         capture_output=True,
         text=True,
         env=env,

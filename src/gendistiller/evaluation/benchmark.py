@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import field_validator
 
-from gendistiller.errors import ConfigError
+from gendistiller.config import CommaList, ConfigModel, Field, add_flags, from_flags
 from gendistiller.evaluation import plots
 from gendistiller.evaluation.efficiency import benchmark as run_benchmark
 from gendistiller.evaluation.efficiency import load_upstreams
@@ -38,36 +38,32 @@ DEFAULT_MODELS = (
 )
 
 
-class BenchmarkConfig(BaseModel):
-    """What ``gendistiller benchmark`` measures, and how."""
+Floats = Annotated[list[float], CommaList]
+Ints = Annotated[list[int], CommaList]
+Names = Annotated[list[str], CommaList]
 
-    model_config = ConfigDict(extra="forbid")
+
+class BenchmarkConfig(ConfigModel):
+    """What ``gendistiller benchmark`` measures, and how."""
 
     models: list[str] = Field(list(DEFAULT_MODELS), description="NAME=SPEC models (student folder or preset, teacher spec)")  # fmt: skip
     out: str = Field("", description="folder for benchmark.json, benchmark.md and benchmark.png")
     teacher: str = Field("", description="reference model for the ratios (default: the first teacher)")  # fmt: skip
-    runtimes: list[str] = Field([*RUNTIMES], description="comma-separated runtimes: " + ", ".join(RUNTIMES))  # fmt: skip
-    threads: list[int] = Field([], description="comma-separated torch/onnxruntime thread counts, each timed in its own round (empty: torch's default)")  # fmt: skip
-    seconds: list[float] = Field([10.0], description="comma-separated input lengths in seconds")
+    runtimes: Names = Field([*RUNTIMES], description="comma-separated runtimes: " + ", ".join(RUNTIMES))  # fmt: skip
+    threads: Ints = Field([], description="comma-separated torch/onnxruntime thread counts, each timed in its own round (empty: torch's default)")  # fmt: skip
+    seconds: Floats = Field([10.0], description="comma-separated input lengths in seconds")
     repeats: int = Field(5, ge=1, description="timed runs per model, runtime and input (median)")
     warmup: int = Field(1, ge=0, description="untimed rounds first")
     int8_weights: str = Field("uint8", description="int8 weight type: " + " or ".join(WEIGHT_TYPES))  # fmt: skip
-    memory: bool = Field(True, description="peak memory (one child process per model)")
-    json_output: bool = Field(False, description="print the JSON instead of the tables")
-    quiet: bool = Field(False, description="no progress messages")
+    memory: bool = Field(True, description="measure peak memory (one child process per model)")
+    json_output: bool = Field(False, description="print the JSON instead of the tables", json_schema_extra={"flag": "--json"})  # fmt: skip
+    quiet: bool = Field(False, description="print no progress messages")
 
     @field_validator("models")
     @classmethod
     def _models(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("give at least one NAME=SPEC")
-        return value
-
-    @field_validator("runtimes", "threads", "seconds", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
     @field_validator("runtimes")
@@ -97,31 +93,10 @@ class BenchmarkConfig(BaseModel):
         return value
 
 
-def make_config(**values: Any) -> BenchmarkConfig:
-    """A validated config; a bad value is a one-line ConfigError naming the key."""
-    try:
-        return BenchmarkConfig(**values)
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(x) for x in first["loc"]) or "benchmark"
-        raise ConfigError(f"benchmark: {key}: {first['msg']}") from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    fields = BenchmarkConfig.model_fields
-    parser.add_argument("models", nargs="*", metavar="NAME=SPEC", default=None,
-                        help=f"{fields['models'].description}; default: {' '.join(DEFAULT_MODELS)}")  # fmt: skip
-    for name, info in fields.items():
-        if name in ("models", "memory", "json_output", "quiet"):
-            continue
-        default = info.default if not isinstance(info.default, list) else ",".join(map(str, info.default))  # fmt: skip
-        flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, dest=name, default=None, help=f"{info.description} (default: {default!s})")  # fmt: skip
-    parser.add_argument("--no-memory", dest="memory", action="store_false", default=None,
-                        help="skip " + fields["memory"].description)  # fmt: skip
-    parser.add_argument("--json", dest="json_output", action="store_true", default=None,
-                        help=fields["json_output"].description)  # fmt: skip
-    parser.add_argument("--quiet", action="store_true", default=None, help=fields["quiet"].description)  # fmt: skip
+    parser.add_argument("models", nargs="*", metavar="NAME=SPEC",
+                        help=f"{BenchmarkConfig.model_fields['models'].description}; default: {' '.join(DEFAULT_MODELS)}")  # fmt: skip
+    add_flags(parser, BenchmarkConfig, exclude=("models",))
 
 
 def runtime_table(bench: dict) -> str:
@@ -149,8 +124,8 @@ def report(bench: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = make_config(**{k: v for k, v in vars(args).items() if k in BenchmarkConfig.model_fields and v not in (None, [])})  # fmt: skip
-    return run_config(cfg)
+    given = {"models": args.models} if args.models else {}
+    return run_config(from_flags(BenchmarkConfig, args, **given))
 
 
 def run_config(cfg: BenchmarkConfig) -> int:

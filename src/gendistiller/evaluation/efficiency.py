@@ -32,12 +32,11 @@ import torch
 from gendistiller.encoders import load_encoder
 from gendistiller.evaluation.runtimes import PYTORCH, check_runtimes, min_cosine, prepare
 from gendistiller.evaluation.superb import STUDENT, TEACHER, Upstream, load_upstream
-from gendistiller.export.fidelity import synthetic_batch
+from gendistiller.export.parity import synthetic_batch
 from gendistiller.measure import (
     check_targets,
-    count_macs,  # noqa: F401  (part of this module's API)
     forward,
-    machine_info,  # noqa: F401  (reproduce/cli.py imports it from here)
+    machine_info,
     macs_by_op,
     parameter_count,
     peak_memory,

@@ -67,7 +67,7 @@ def prepare(
 
 def min_cosine(reference_output: Any, runner: Any, waveforms: Tensor, lengths: Tensor) -> float:
     """Smallest per-layer cosine of ``runner``'s hidden states against the reference's."""
-    from gendistiller.export.fidelity import compare
+    from gendistiller.export.parity import compare
 
     report = compare(lambda *_: reference_output, runner, waveforms, lengths)
     return round(report.min_cosine, 6)

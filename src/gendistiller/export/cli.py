@@ -121,8 +121,8 @@ def _export_onnx(
     failures: list[str],
 ) -> None:
     """model.onnx (and model.int8.onnx), with parity and fidelity added to ``report``."""
-    from gendistiller.export.fidelity import compare, random_seconds, synthetic_batch
     from gendistiller.export.onnx import OnnxModel, export_onnx
+    from gendistiller.export.parity import compare, random_seconds, synthetic_batch
 
     fp32 = export_onnx(student, out / "model.onnx")
     report["files"] = {"model.onnx": fp32.stat().st_size}
@@ -150,7 +150,7 @@ def _export_onnx(
 def _reload_difference(student: StudentModel, out: Path) -> tuple[float, float]:
     """Largest difference between the student's and the reloaded model's hidden states on
     one unpadded utterance (HuBERT checkpoints take no padding), and the largest value."""
-    from gendistiller.export.fidelity import synthetic_speech
+    from gendistiller.export.parity import synthetic_speech
     from gendistiller.export.transformers import reloaded_states
 
     wave = torch.from_numpy(synthetic_speech(3 * 16000))[None]
@@ -163,8 +163,8 @@ def _reload_difference(student: StudentModel, out: Path) -> tuple[float, float]:
 
 def _speed(fp32: Path, int8: Path, seconds: float = 10.0) -> dict[str, float]:
     """Median latency of both ONNX models on one utterance (one timer run), and the speed-up."""
-    from gendistiller.export.fidelity import synthetic_batch
     from gendistiller.export.onnx import OnnxModel
+    from gendistiller.export.parity import synthetic_batch
     from gendistiller.measure import forward, time_calls
 
     wave, lengths = synthetic_batch([seconds])

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gendistiller.evaluation.efficiency import machine_info
+    from gendistiller.measure import machine_info
     from gendistiller.reproduce import results
     from gendistiller.reproduce.plan import get_scale, select_variants
     from gendistiller.reproduce.run import reproduce

@@ -116,7 +116,7 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
 
     student_dir = run_dir / STUDENT_DIR
     if trainer.is_global_zero:
-        export_student(module.student, student_dir)
+        save_student(module.student, student_dir)
         log.info("data: %s", datamodule.summary())
         log.info("step %d: student saved to %s", trainer.global_step, student_dir)
     return RunResult(
@@ -228,7 +228,7 @@ def write_config(cfg: DistillConfig, path: Path) -> None:
     )
 
 
-def export_student(student: Any, dest: Path) -> None:
+def save_student(student: Any, dest: Path) -> None:
     """``save_pretrained`` into a temp folder, then swap it in: never a half-written student."""
     remove_stale_temps(dest.parent, dest.name)
     with atomic_dir(dest) as tmp:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from gendistiller.errors import ConfigError
 from gendistiller.evaluation.probes import asr, ic, ks, pr, sid
 from gendistiller.evaluation.probes.data import Example, TaskData
-from gendistiller.evaluation.probes.features import FeatureStore, build_store
 from gendistiller.evaluation.probes.heads import WeightedSum
+from gendistiller.evaluation.probes.store import FeatureStore, build_store
 from gendistiller.evaluation.probes.task import CLASSIFY, SEQUENCE, ProbeTask, Recipe
 from gendistiller.evaluation.probes.train import ProbeResult, train_probe
 from gendistiller.evaluation.superb import Upstream

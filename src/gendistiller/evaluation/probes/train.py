@@ -14,9 +14,9 @@ from tqdm.auto import tqdm
 
 from gendistiller.errors import DataError
 from gendistiller.evaluation.probes.data import Example, TaskData
-from gendistiller.evaluation.probes.features import FeatureStore
 from gendistiller.evaluation.probes.heads import Probe
 from gendistiller.evaluation.probes.metrics import Vocabulary, ctc_greedy
+from gendistiller.evaluation.probes.store import FeatureStore
 from gendistiller.evaluation.probes.task import CLASSIFY, ProbeTask, Recipe
 
 log = logging.getLogger(__name__)

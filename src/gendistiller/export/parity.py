@@ -1,4 +1,5 @@
-"""How closely one model reproduces another's hidden states: per layer, over valid frames.
+"""Parity of an exported model with its source: per-layer agreement of hidden states over valid
+frames (distillation fidelity, student against teacher, is :mod:`gendistiller.evaluation.fidelity`).
 
 Used for ONNX parity (onnxruntime against PyTorch), int8 fidelity (against fp32) and the
 inference benchmark. Inputs are a deterministic speech-like test signal, so every check
@@ -25,7 +26,7 @@ class LayerFidelity:
 
 
 @dataclass
-class FidelityReport:
+class ParityReport:
     seconds: list[float]
     layers: list[LayerFidelity] = field(default_factory=list)
 
@@ -86,7 +87,7 @@ def cosine_per_frame(a: Tensor, b: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def compare(reference, candidate, waveforms: Tensor, lengths: Tensor) -> FidelityReport:
+def compare(reference, candidate, waveforms: Tensor, lengths: Tensor) -> ParityReport:
     """Run both models on the batch and compare their hidden states over valid frames."""
     ref = reference(waveforms, lengths)
     cand = candidate(waveforms, lengths)
@@ -95,7 +96,7 @@ def compare(reference, candidate, waveforms: Tensor, lengths: Tensor) -> Fidelit
             f"the models give {len(ref.hidden_states)} and {len(cand.hidden_states)} hidden states"
         )
     frames = ref.lengths.cpu()
-    report = FidelityReport(seconds=[n / SAMPLE_RATE for n in lengths.tolist()])
+    report = ParityReport(seconds=[n / SAMPLE_RATE for n in lengths.tolist()])
     for i, (r, c) in enumerate(zip(ref.hidden_states, cand.hidden_states, strict=True)):
         r, c = r.detach().cpu().float(), c.detach().cpu().float()
         if r.shape != c.shape:
