@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from gendistiller.config.flags import HelpFormatter
+
 # (name, module, one-line help). Keep in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
     ("corpus", "gendistiller.corpus.cli", "build or reuse the offline synthetic speech corpus"),
@@ -24,7 +26,11 @@ COMMANDS: list[tuple[str, str, str]] = [
         "gendistiller.pretraining.cli",
         "pretrain the small embedded teacher (HuBERT-style) on the offline corpus",
     ),
-    ("info", "gendistiller.students.info", "sizes and shape of a student preset or folder"),
+    (
+        "info",
+        "gendistiller.students.info",
+        "sizes and shape of any model spec (student, teacher, .onnx)",
+    ),
     (
         "export",
         "gendistiller.export.cli",
@@ -61,7 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            formatter_class=HelpFormatter,
         )
         if only is None or only == name:
             importlib.import_module(module).add_arguments(p)

@@ -147,3 +147,5 @@ def test_benchmark_config_validates_and_names_the_key():
         BenchmarkConfig(repeats=0)
     with pytest.raises(ConfigError, match="int8_weights"):
         BenchmarkConfig(int8_weights="int4")
+    with pytest.raises(ConfigError, match="teacher: no model named 'nope'"):
+        BenchmarkConfig(teacher="nope")

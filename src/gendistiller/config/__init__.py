@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from gendistiller.config.flags import add_flags, describe, from_flags
+from gendistiller.config.flags import HelpFormatter, add_flags, describe, from_flags
 from gendistiller.config.messages import FieldError, config_error
 from gendistiller.config.model import CommaList, ConfigModel, NumberAsText, build, resolve, to_dict
 from gendistiller.config.sources import apply_overrides, load_yaml
@@ -25,6 +25,7 @@ __all__ = [
     "ConfigModel",
     "Field",
     "FieldError",
+    "HelpFormatter",
     "NumberAsText",
     "add_flags",
     "apply_overrides",

@@ -59,6 +59,16 @@ def _choices(tp: Any) -> tuple[Any, ...]:
     return typing.get_args(tp) if typing.get_origin(tp) is typing.Literal else ()
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every command's help: defaults shown, except the empty ones ("(default: None)" says
+    nothing), and descriptions kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
 _DEST = "config:"  # namespace keys of generated flags, apart from the parser's own (command)
 
 

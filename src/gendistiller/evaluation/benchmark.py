@@ -19,9 +19,9 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
-from gendistiller.config import CommaList, ConfigModel, Field, add_flags, from_flags
+from gendistiller.config import CommaList, ConfigModel, Field, FieldError, add_flags, from_flags
 from gendistiller.evaluation import plots
 from gendistiller.evaluation.efficiency import benchmark as run_benchmark
 from gendistiller.evaluation.efficiency import load_upstreams
@@ -91,6 +91,15 @@ class BenchmarkConfig(ConfigModel):
         if value not in WEIGHT_TYPES:
             raise ValueError(f"one of {', '.join(WEIGHT_TYPES)}")
         return value
+
+    @model_validator(mode="after")
+    def _teacher_is_a_model(self) -> BenchmarkConfig:
+        names = list(parse_models(self.models))
+        if self.teacher and self.teacher not in names:
+            raise FieldError(
+                "teacher", f"no model named {self.teacher!r} (models: {', '.join(names)})"
+            )
+        return self
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -101,7 +101,7 @@ def efficiency_chart(bench: Mapping, path: str | os.PathLike) -> None:
     if all(models[n].get("peak_rss_delta_mib") is not None for n in names):
         panels.append(
             (
-                "peak memory added, 10 s (MiB)",
+                f"peak memory added, {longest} s (MiB)",
                 [models[n]["peak_rss_delta_mib"] for n in names],
             )
         )

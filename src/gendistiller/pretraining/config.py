@@ -25,7 +25,7 @@ class PretrainConfig(ConfigModel):
         "", description="corpus folder (default: the cached default-size offline corpus)"
     )
     corpus_size: str = Field(
-        "default", description="size of the offline corpus when --corpus is not given"
+        "default", description="size of the offline corpus when corpus is empty"
     )
     seed: int = Field(
         0, description="seed of weights, k-means, data order, masks and dropout", ge=0

@@ -8,7 +8,7 @@ import os
 import sys
 import warnings
 
-from gendistiller.config import describe
+from gendistiller.config import HelpFormatter, describe
 from gendistiller.training.config import DistillConfig, load_config, recipe_names, recipe_text
 
 EXAMPLES = """\
@@ -20,15 +20,8 @@ examples:
 """
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False) or action.default is argparse.SUPPRESS:
-            return action.help  # "(default: None)" says nothing
-        return super()._get_help_string(action)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = _HelpFormatter
+    parser.formatter_class = HelpFormatter
     parser.epilog = (
         EXAMPLES
         + "\nrecipes: "
