@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -75,6 +77,17 @@ print(json.dumps({"transformers": transformers.__version__, "torch": torch.__ver
 
 
 @pytest.fixture(scope="session")
-def plain_transformers_loader() -> str:
-    """``python -c SCRIPT WAVE.npy FOLDER...``: load exports with transformers alone."""
-    return _PLAIN_TRANSFORMERS_LOADER
+def load_with_plain_transformers():
+    """``load(python, wave_file, folders, workdir) -> stdout``: loads each exported folder in
+    interpreter ``python`` with transformers alone (no PYTHONPATH, offline, remote code cached
+    under ``workdir``), writing ``FOLDER.states.npy`` beside each folder."""
+
+    def load(python, wave_file, folders, workdir) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.update(HF_MODULES_CACHE=str(Path(workdir) / "modules"), HF_HUB_OFFLINE="1")
+        args = [python, "-c", _PLAIN_TRANSFORMERS_LOADER, str(wave_file), *map(str, folders)]
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=workdir)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout
+
+    return load

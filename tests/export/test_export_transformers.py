@@ -1,9 +1,7 @@
 """transformers checkpoints: HubertModel for the baseline, student + code for GenDistiller."""
 
 import json
-import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -18,7 +16,7 @@ from gendistiller.students import GenDistillerConfig, GenDistillerModel, build_s
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, plain_transformers_loader):
+def exported(tmp_path_factory, load_with_plain_transformers):
     """Both students exported, and loaded by plain transformers in a subprocess."""
     root = tmp_path_factory.mktemp("hf")
     torch.manual_seed(0)
@@ -31,23 +29,9 @@ def exported(tmp_path_factory, plain_transformers_loader):
     for name, student in students.items():
         folders[name] = root / name
         export_transformers(student, folders[name])
-    env = {**os.environ, "HF_MODULES_CACHE": str(root / "modules"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            plain_transformers_loader,
-            str(root / "wave.npy"),
-            *map(str, folders.values()),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=root,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    stdout = load_with_plain_transformers(sys.executable, root / "wave.npy", folders.values(), root)
     outside = {name: np.load(f"{folder}.states.npy") for name, folder in folders.items()}
-    return students, folders, torch.from_numpy(wave), outside, proc.stdout
+    return students, folders, torch.from_numpy(wave), outside, stdout
 
 
 def _states(student, wave):

@@ -45,7 +45,7 @@ def students():
 
 @pytest.mark.parametrize("python", LOADERS)
 def test_exports_load_in_every_claimed_transformers(
-    python, students, tmp_path, plain_transformers_loader
+    python, students, tmp_path, load_with_plain_transformers
 ):
     version = Version(_version(python).strip())
     usages = [u for u in _PRESETS if version >= Version(TRANSFORMERS_RANGE[u])]
@@ -58,23 +58,8 @@ def test_exports_load_in_every_claimed_transformers(
         export_transformers(students[usage], folders[usage])
         card = (folders[usage] / "README.md").read_text(encoding="utf-8")
         assert f"transformers >= {TRANSFORMERS_RANGE[usage]}" in card
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1")
-    proc = subprocess.run(
-        [
-            python,
-            "-c",
-            plain_transformers_loader,
-            str(tmp_path / "wave.npy"),
-            *map(str, folders.values()),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    print(python, json.loads(proc.stdout.strip().splitlines()[-1]), usages)
+    stdout = load_with_plain_transformers(python, tmp_path / "wave.npy", folders.values(), tmp_path)
+    print(python, json.loads(stdout.strip().splitlines()[-1]), usages)
     for usage, folder in folders.items():
         with torch.no_grad():
             ours = torch.stack(students[usage](torch.from_numpy(wave)).hidden_states).numpy()
