@@ -150,7 +150,10 @@ def speaker_splits(
     voices: dict[str, list[Speaker]] = {}
     for spk in speakers:
         voices.setdefault(spk.voice, []).append(spk)
-    wanted = {"test": held_out(len(speakers), test_share), "dev": held_out(len(speakers), dev_share)}
+    wanted = {
+        "test": held_out(len(speakers), test_share),
+        "dev": held_out(len(speakers), dev_share),
+    }
     taken = dict.fromkeys(wanted, 0)
     splits: dict[str, str] = {}
     for group in voices.values():

@@ -123,7 +123,8 @@ def _add_round(
             (
                 k
                 for k in fresh
-                if used_v.get(pool[k][0], 0) < cap_variant and used_a.get(pool[k][1], 0) < cap_accent
+                if used_v.get(pool[k][0], 0) < cap_variant
+                and used_a.get(pool[k][1], 0) < cap_accent
             ),
             fresh[0] if fresh else 0,
         )
