@@ -21,7 +21,7 @@ from gendistiller.corpus import (
     load_corpus,
 )
 from gendistiller.corpus import build as build_module
-from gendistiller.corpus.plan import SIZES
+from gendistiller.corpus.plan import SIZES, CorpusSize, plan_corpus
 from gendistiller.errors import ConfigError, DataError
 from gendistiller.io import TMP_PREFIX
 
@@ -50,6 +50,27 @@ def test_same_seed_same_audio_and_labels_with_any_worker_count(tiny, tmp_path):
     for rec in tiny.records:  # the files hold what the manifest says
         assert _file_sha1(again.audio_path(rec)) == _file_sha1(tiny.audio_path(rec)) == rec.sha1
     assert len({r.sha1 for r in tiny.records}) == len(tiny)
+
+
+def test_a_size_with_held_out_shares_builds_as_planned_and_deterministically(tmp_path):
+    # The eval size's settings (held-out shares) on a few utterances: the full size is too
+    # slow for a test. Its splits come from the plan, its sha1 column from the audio.
+    spec = CorpusSize(
+        "shares", speakers=4, sentences=4, keywords=1, unknown=0, intents=1,
+        dev_share=0.25, test_share=0.25, sid_dev_share=0.25, sid_test_share=0.5,
+    )  # fmt: skip
+    one = build_corpus(tmp_path / "one", size=spec, workers=1, progress=False)
+    two = build_corpus(tmp_path / "two", size=spec, workers=2, progress=False)
+    assert one.manifest_path.read_bytes() == two.manifest_path.read_bytes()
+    for rec in one.records:
+        assert _file_sha1(one.audio_path(rec)) == _file_sha1(two.audio_path(rec)) == rec.sha1
+    plan = plan_corpus(spec, seed=0)
+    assert [(r.id, r.split, r.split_sid) for r in one.records] == [
+        (u.id, u.split, u.split_sid) for u in plan
+    ]
+    assert sum(r.split_sid == "test" for r in one.records) == 4 * 2
+    # corpus.json gives the size back: asking again reuses the corpus
+    assert build_corpus(one.root, size=spec, progress=False).info == one.info
 
 
 def test_labels_are_consistent(tiny):

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,9 @@ from gendistiller.errors import DataError
 # eSpeak's default volume (100) reaches full scale and clips on some voices (klatt,
 # edward, belinda); at half volume the loudest stays near 0.5, and levels are set below.
 ESPEAK_VOLUME = 50
+# A few voices still clip at half volume at a high pitch (klatt3): such an utterance alone
+# is synthesised again at these volumes (an utterance that did not clip is unchanged).
+RETRY_VOLUMES = (25, 12)
 LEAD_SILENCE_S = (0.10, 0.30)  # eSpeak starts and ends on speech; pad as a recording would
 TRAIL_SILENCE_S = (0.15, 0.35)
 # Every clip lasts at least a second, as in Speech Commands (and as training crops need).
@@ -48,9 +51,8 @@ def synthesize_speaker(job: tuple[list[PlannedUtterance], str]) -> list[SynthRes
     results = []
     for utt in utterances:
         spk = utt.speaker
-        espeak.set_voice(
-            VoiceSettings(spk.voice, utt.rate, utt.pitch, spk.pitch_range, ESPEAK_VOLUME)
-        )
+        voice = VoiceSettings(spk.voice, utt.rate, utt.pitch, spk.pitch_range, ESPEAK_VOLUME)
+        espeak.set_voice(voice)
         # Phonemised with the very voice (accent) that speaks it, so labels match audio.
         try:
             phones = to_phones(espeak.phonemize(utt.text))
@@ -59,7 +61,15 @@ def synthesize_speaker(job: tuple[list[PlannedUtterance], str]) -> list[SynthRes
         if not phones:
             raise DataError(f"{utt.id}: eSpeak gave no phonemes for {utt.text!r}")
         raw = espeak.synthesize(utt.text, seed=utt.seed)
+        for volume in RETRY_VOLUMES:
+            if not _clipped(raw):
+                break
+            voice = replace(voice, volume=volume)
+            espeak.set_voice(voice)
+            raw = espeak.synthesize(utt.text, seed=utt.seed)
         path = Path(root) / utt.path
+        if _clipped(raw):
+            raise DataError(f"{path}: eSpeak output clipped at volume {voice.volume}")
         samples, speech_rms = _finish(raw, espeak.sample_rate, spk.peak_db, utt.seed, path)
         # int16 is written as is so that the recorded hash is that of the file's samples.
         # No fsync per file (a third of the build time): whole-corpus atomicity and
@@ -83,8 +93,6 @@ def _finish(
     raw: np.ndarray, sample_rate: int, peak_db: float, seed: int, path: Path
 ) -> tuple[np.ndarray, float]:
     """16 kHz int16 samples at the speaker's peak level, padded, checked; and speech RMS."""
-    if raw.size and np.abs(raw.astype(np.int32)).max() >= _INT16_MAX:
-        raise DataError(f"{path}: eSpeak output clipped at volume {ESPEAK_VOLUME}")
     speech = resample(raw.astype(np.float32) / 32768.0, sample_rate, SAMPLE_RATE)
     if speech.size < MIN_SPEECH_S * SAMPLE_RATE:
         raise DataError(f"{path}: too short ({speech.size} samples of speech)")
@@ -107,6 +115,10 @@ def _finish(
     )
     samples = np.clip(np.round(wave * _INT16_MAX), -_INT16_MAX, _INT16_MAX).astype(np.int16)
     return samples, speech_rms
+
+
+def _clipped(raw: np.ndarray) -> bool:
+    return bool(raw.size) and int(np.abs(raw.astype(np.int32)).max()) >= _INT16_MAX
 
 
 def _db(value: float) -> float:
