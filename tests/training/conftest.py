@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 import soundfile as sf
@@ -84,3 +85,27 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+class SimulatedKill(RuntimeError):
+    """A kill of the process, raised by a test (Lightning turns a KeyboardInterrupt into
+    sys.exit, which would end the test session)."""
+
+
+class KillAt(L.Callback):
+    """Kills the run right after optimiser step ``step``."""
+
+    error = SimulatedKill
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            raise SimulatedKill(f"killed at step {self.step}")
+
+
+@pytest.fixture
+def kill_at():
+    """``kill_at(step)``: a callback that kills the run after that step (``kill_at.error``)."""
+    return KillAt

@@ -65,3 +65,25 @@ def test_students_take_turns_step_by_step():
         t.join(timeout=30)
     assert not any(t.is_alive() for t in threads)
     assert order == [0, 1, 0, 1, 0]  # alternating, and the longer one finishes alone
+
+
+def test_benchmark_times_each_student_with_and_without_the_teacher_cache(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("distill_throughput", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    report = bench.main(
+        ["--teacher", "random:wavlm-tiny", "--students", "gendistiller-tiny,distilhubert-tiny",
+         "--batch-size", "2", "--seconds", "0.5", "--steps", "2", "--warmup", "0", "--cache"]
+    )  # fmt: skip
+    runs = [(r["student"], r["teacher_cache"]) for r in report["results"]]
+    assert runs == [
+        ("gendistiller-tiny", False),
+        ("gendistiller-tiny", True),
+        ("distilhubert-tiny", False),
+        ("distilhubert-tiny", True),
+    ]
+    cache = report["teacher_cache"]
+    # 2 layers x 2 utterances x 24 frames x 32 floats x 4 bytes, plus the safetensors header
+    assert cache["layers"] == [1, 2] and 0.0122 < cache["MB_per_step"] < 0.02
+    assert cache["build_s_per_step"] > 0
+    assert "teacher cache (layers [1, 2]): built in" in capsys.readouterr().out

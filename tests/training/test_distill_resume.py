@@ -20,19 +20,6 @@ from gendistiller.training.config import load_config
 from gendistiller.training.run import train
 
 
-class SimulatedKill(RuntimeError):
-    pass
-
-
-class KillAt(L.Callback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_train_batch_end(self, trainer, *args):
-        if trainer.global_step == self.step:
-            raise SimulatedKill(f"killed at step {self.step}")
-
-
 class Recorder(L.Callback):
     """(global step before the batch, stream position, waveforms) of every batch."""
 
@@ -69,14 +56,16 @@ def configs(tiny_args, tmp_path):
     return make
 
 
-def test_killed_run_resumes_at_the_right_step_with_the_same_batches_and_weights(configs, caplog):
+def test_killed_run_resumes_at_the_right_step_with_the_same_batches_and_weights(
+    configs, caplog, kill_at
+):
     reference = Recorder()
     train(configs("a"), callbacks=[reference])
     assert [step for step, _, _ in reference.batches] == list(range(8))
 
     killed = configs("b")
-    with pytest.raises(SimulatedKill):
-        train(killed, callbacks=[KillAt(5)])  # one step after the checkpoint at step 4
+    with pytest.raises(kill_at.error):
+        train(killed, callbacks=[kill_at(5)])  # one step after the checkpoint at step 4
     assert [s for s, _ in list_checkpoints(killed.run_dir / "checkpoints")] == [4, 2]
     shutil.copytree(killed.run_dir, killed.run_dir.with_name("c"))
 

@@ -82,11 +82,15 @@ class AudioDataModule(L.LightningDataModule):
         return text
 
     def state_dict(self) -> dict[str, Any]:
-        return {"consumed": self.consumed, "files": len(self.dataset), "digest": self._digest()}
+        return {
+            "consumed": self.consumed,
+            "files": len(self.dataset),
+            "digest": self.files_digest(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.consumed = int(state["consumed"])
-        if state.get("digest") != self._digest():
+        if state.get("digest") != self.files_digest():
             log.warning(
                 "the file list changed since the checkpoint (%s files then, %s now): the"
                 " resumed run continues at batch %d of a different order",
@@ -95,7 +99,8 @@ class AudioDataModule(L.LightningDataModule):
                 self.consumed,
             )
 
-    def _digest(self) -> str:
+    def files_digest(self) -> str:
+        """A digest of the usable files and their lengths: what the batch order is drawn from."""
         h = hashlib.sha1()
         for e in self.report.entries:
             h.update(f"{e.path}\t{e.num_samples}\n".encode())

@@ -10,10 +10,14 @@ benchmarks take any of them. docs/encoders.md describes the interface and the sp
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
 from gendistiller.encoders.geometry import FrameGeometry, lengths_to_mask
 
@@ -73,3 +77,21 @@ class Encoder(Protocol):
     def parameter_count(self, training: bool = False) -> int: ...
 
     def __call__(self, waveforms: Tensor, lengths: Tensor | None = None) -> EncoderOutput: ...
+
+
+def fingerprint(encoder: Encoder) -> str:
+    """A digest (16 hex digits) of an encoder's config and every weight: equal digests,
+    equal outputs. What caches of an encoder's outputs are keyed by (probe features, the
+    teacher cache of training). An encoder that is not a module (an ONNX file) is
+    digested by its file's bytes."""
+    config = encoder.config.to_dict() if encoder.config is not None else {}
+    digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode())
+    if not isinstance(encoder, nn.Module):
+        digest.update(Path(encoder.path).read_bytes())
+        return digest.hexdigest()[:16]
+    for key, value in sorted(encoder.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(
+            value.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes()
+        )
+    return digest.hexdigest()[:16]

@@ -19,15 +19,12 @@ docs/superb.md); specs are those of :func:`~gendistiller.encoders.load_encoder`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from gendistiller.encoders.base import Encoder, EncoderOutput
+from gendistiller.encoders.base import Encoder, EncoderOutput, fingerprint
 from gendistiller.encoders.resolve import load_encoder
 
 STUDENT, TEACHER = "student", "teacher"
@@ -98,17 +95,7 @@ class Upstream(nn.Module):
         return self._fingerprint
 
     def _digest(self) -> str:
-        config = self.config.to_dict() if self.config is not None else {}
-        digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode())
-        if not isinstance(self.model, nn.Module):  # an ONNX file: its bytes are its weights
-            digest.update(Path(self.model.path).read_bytes())
-            return digest.hexdigest()[:16]
-        for key, value in sorted(self.model.state_dict().items()):
-            digest.update(key.encode())
-            digest.update(
-                value.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes()
-            )
-        return digest.hexdigest()[:16]
+        return fingerprint(self.model)
 
     def train(self, mode: bool = True) -> Upstream:
         # Frozen for good: evaluation and SUPERB need the deterministic (dropout-free) model.

@@ -54,6 +54,17 @@ class TeacherConfig(ConfigModel):
         description="run the teacher under the trainer's mixed precision too (faster); false"
         " keeps it in fp32 as in the paper",
     )
+    cache: str = Field(
+        "",
+        description="folder of a teacher cache built for this run's batches"
+        " (gendistiller.training.teacher_cache_build.build_teacher_cache); empty: off."
+        " A batch not in it runs the teacher as usual and is counted",
+    )
+    cache_float16: bool = Field(
+        False,
+        description="store the cached states as float16: half the disk, the losses move"
+        " slightly; false stores the teacher's own dtype and training is exact",
+    )
 
     @model_validator(mode="after")
     def _known_teacher(self) -> TeacherConfig:

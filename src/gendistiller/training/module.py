@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import numpy as np
@@ -26,6 +26,9 @@ from gendistiller.loss import DistillationLoss
 from gendistiller.training.config import DistillConfig
 from gendistiller.training.optim import build_optimizer
 
+if TYPE_CHECKING:
+    from gendistiller.training.teacher_cache import TeacherCache
+
 log = logging.getLogger(__name__)
 
 CHECKPOINT_KEY = "gendistiller"
@@ -37,11 +40,20 @@ class NonFiniteLossError(GenDistillerError):
 
 
 class DistillationModule(L.LightningModule):
-    def __init__(self, student: torch.nn.Module, teacher: torch.nn.Module, cfg: DistillConfig):
+    def __init__(
+        self,
+        student: torch.nn.Module,
+        teacher: torch.nn.Module,
+        cfg: DistillConfig,
+        teacher_cache: TeacherCache | None = None,
+    ):
         super().__init__()
         self.student = student
         self._teacher = (teacher,)  # a tuple hides it from nn.Module registration
         self.cfg = cfg
+        self.teacher_cache = teacher_cache
+        self.cache_hits = 0
+        self.cache_misses = 0  # batches the cache did not hold: the teacher ran for them
         self.loss_fn = DistillationLoss(cfg.loss.cos_weight, cfg.loss.distance)
         self.target_layers = [int(layer) for layer in student.config.target_layers]
         self.nonfinite_in_row = 0
@@ -91,14 +103,14 @@ class DistillationModule(L.LightningModule):
         return loss.total
 
     def _teacher_states(self, waves: Tensor) -> list[Tensor]:
-        mixed = self.cfg.trainer.precision != "32"
-        ctx = (
-            torch.autocast(device_type=self.device.type, enabled=False)
-            if mixed and not self.cfg.teacher.mixed_precision
-            else contextlib.nullcontext()
-        )
-        with ctx, torch.no_grad():
-            return list(self.teacher(waves.float()).hidden_states)
+        """All the teacher's states (from the cache, only the layers it holds, None elsewhere)."""
+        if self.teacher_cache is not None:
+            cached = self.teacher_cache.get(waves)
+            if cached is not None:
+                self.cache_hits += 1
+                return [s if s is None else s.to(self.device, non_blocking=True) for s in cached]
+            self.cache_misses += 1
+        return teacher_forward(self.teacher, waves, self.cfg)
 
     @staticmethod
     def _align(preds: list[Tensor], targets: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
@@ -190,6 +202,20 @@ class DistillationModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.skipped_steps = int(checkpoint.get(CHECKPOINT_KEY, {}).get("skipped_steps", 0))
+
+
+def teacher_forward(teacher: torch.nn.Module, waves: Tensor, cfg: DistillConfig) -> list[Tensor]:
+    """The teacher's hidden states for one batch, as every training step computes them
+    (and the teacher cache stores them): fp32 under a mixed-precision trainer unless
+    ``teacher.mixed_precision``."""
+    mixed = cfg.trainer.precision != "32"
+    ctx = (
+        torch.autocast(device_type=waves.device.type, enabled=False)
+        if mixed and not cfg.teacher.mixed_precision
+        else contextlib.nullcontext()
+    )
+    with ctx, torch.no_grad():
+        return list(teacher(waves.float()).hidden_states)
 
 
 def step_seed(seed: int, rank: int, position: int) -> int:

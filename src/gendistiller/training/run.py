@@ -3,7 +3,8 @@
 Order matters: everything cheap and checkable (config, paths, the checkpoint to resume
 from) comes before the data scan, which comes before the teacher download, so that a
 mistake costs seconds. The run folder holds ``config.yaml`` (resolved), ``checkpoints/``,
-``tensorboard/``, ``csv/`` and, at the end, ``student/`` (``save_pretrained`` layout).
+``tensorboard/``, ``csv/``, ``loss.jsonl`` (the loss of every step) and, at the end,
+``student/`` (``save_pretrained`` layout).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from gendistiller.training.checkpoints import (
     remove_stale_temp_files,
 )
 from gendistiller.training.config import DistillConfig
+from gendistiller.training.curves import LOSS_LOG, LossLog
 from gendistiller.training.module import CHECKPOINT_KEY, DistillationModule
 from gendistiller.training.progress import StepProgressBar
+from gendistiller.training.teacher_cache import TeacherCache, cache_settings
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class RunResult:
     resumed_from: Path | None
     data_summary: str
     skipped_steps: int
+    cache_hits: int = 0  # batches whose teacher states came from teacher.cache
+    cache_misses: int = 0  # batches not in it: the teacher ran for them
 
 
 def train(
@@ -79,6 +84,7 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
     )
     run_dir = cfg.run_dir
     resume = resolve_resume(cfg, run_dir / CKPT_DIR, student_config)
+    cache = TeacherCache.read(cfg.teacher.cache) if cfg.teacher.cache else None
 
     # Lightning checks accelerator, devices, precision and strategy here: cheap, so first.
     trainer = build_trainer(cfg, run_dir, list(callbacks), show)
@@ -100,8 +106,10 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
         list(student_config.target_layers),
     )
 
-    module = DistillationModule(student, teacher, cfg)
     datamodule = AudioDataModule(report, cfg.data, cfg.run.seed)
+    if cache is not None:
+        check_cache(cache, cfg, teacher, datamodule, student_config.target_layers)
+    module = DistillationModule(student, teacher, cfg, cache)
     if trainer.is_global_zero:
         write_config(cfg, run_dir / CONFIG_FILE)
         remove_stale_temp_files(run_dir / CKPT_DIR)
@@ -113,6 +121,12 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
         raise _unwrap_worker_error(err) from None
     if trainer.interrupted:
         raise KeyboardInterrupt
+    if cache is not None and trainer.is_global_zero:
+        (log.warning if module.cache_misses else log.info)(
+            "teacher cache: %d batches read, %d not in it (the teacher ran for those)",
+            module.cache_hits,
+            module.cache_misses,
+        )
 
     student_dir = run_dir / STUDENT_DIR
     if trainer.is_global_zero:
@@ -126,7 +140,24 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
         resume,
         datamodule.summary(),
         module.skipped_steps,
+        module.cache_hits,
+        module.cache_misses,
     )
+
+
+def check_cache(
+    cache: TeacherCache,
+    cfg: DistillConfig,
+    teacher: Any,
+    datamodule: AudioDataModule,
+    layers: Sequence[int],
+) -> None:
+    """Refuse a teacher cache built for another teacher, seed or data (one line)."""
+    from gendistiller.encoders import fingerprint
+
+    settings = cache_settings(cfg, fingerprint(teacher), datamodule.files_digest())
+    cache.check(settings, [int(x) for x in layers])
+    log.info("teacher cache %s: %d batches", cache.path, cache.batches)
 
 
 def build_trainer(
@@ -154,7 +185,7 @@ def build_trainer(
                 TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""),
                 CSVLogger(save_dir=str(run_dir), name="csv"),
             ],
-            callbacks=[checkpointing, *bars, *callbacks],
+            callbacks=[checkpointing, LossLog(run_dir / LOSS_LOG), *bars, *callbacks],
             enable_checkpointing=False,  # PeriodicCheckpoint replaces ModelCheckpoint
             enable_progress_bar=progress,
             enable_model_summary=False,
