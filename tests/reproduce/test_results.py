@@ -17,14 +17,14 @@ def _items(rng, p_correct):
     return {"ids": [f"u{i}" for i in range(N_ITEMS)], "num": correct.tolist(), "den": [1.0] * N_ITEMS}
 
 
-def _job(out, variant, seed, ks_p, cos, role="headline"):
+def _job(out, variant, seed, ks_p, cos, budget="full"):
     rng = np.random.default_rng(seed * 10 + len(variant))
     items = _items(rng, ks_p)
     cosines = np.clip(cos + 0.02 * rng.standard_normal((50, 2)), -1, 1)
     cosines[:, 1] -= 0.1
     result = {
         "variant": variant,
-        "role": role,
+        "budget": budget,
         "seed": seed,
         "steps": 10,
         "parameters": 100 if variant == "gendistiller" else 120,
@@ -33,7 +33,8 @@ def _job(out, variant, seed, ks_p, cos, role="headline"):
             "target_layers": [2, 4],
             "l1": [0.1, 0.2],
             "cosine": cosines.mean(0).tolist(),
-            "items": {"ids": [str(i) for i in range(50)], "cosine": cosines.tolist()},
+            "items": {"ids": [str(i) for i in range(50)], "layers": [2, 4],
+                      "frames": rng.integers(20, 80, 50).tolist(), "cosine": cosines.tolist()},
         },
         "probes": {"ks": {"test": 100 * float(np.mean(items["num"])), "lower_is_better": False,
                           "metric": "accuracy", "layer_weights": [0.5, 0.5], "items": items}},
@@ -49,7 +50,7 @@ def test_a_planted_difference_is_held_and_no_difference_is_a_tie(tmp_path):
     for seed in range(3):
         _job(tmp_path, "gendistiller", seed, 0.85, 0.9)
         _job(tmp_path, "distilhubert", seed, 0.70, 0.8)
-        _job(tmp_path, "gendistiller-v1", seed, 0.85, 0.9, role="ablation")
+        _job(tmp_path, "gendistiller-v1", seed, 0.85, 0.9, budget="short")
     r = results.build(tmp_path, ["ks"], META)
     by_claim = {c["claim"]: c for c in r["claims"]}
     head = by_claim[CLAIMS[0].text]

@@ -52,7 +52,7 @@ class Context:
 
 def build_cache(ctx: Context, job: Job) -> float:
     """The teacher's states for ``job``'s sequence of crops (the longest job of its seed)."""
-    from gendistiller.training.teacher_cache import build_teacher_cache
+    from gendistiller.training.teacher_cache_build import build_teacher_cache
 
     _setup(ctx)
     started = time.perf_counter()
@@ -98,7 +98,7 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
                    metric="cka", ids=[r.id for r in chosen])  # fmt: skip
     return {
         "variant": job.variant.name,
-        "role": job.variant.role,
+        "budget": job.variant.budget,
         "seed": job.seed,
         "steps": ctx.scale.steps_of(job.variant),
         "parameters": student.parameter_count(),

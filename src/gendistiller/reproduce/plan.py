@@ -3,10 +3,10 @@ ablations (:data:`VARIANTS`), at a scale (:data:`SCALES`), each with several see
 
 Every variant is one preset plus a few student settings; everything else (teacher, data,
 optimiser) is the same for all, so differences come from the variant alone. A variant's
-``role`` sets its budget: the headline pair (GenDistiller and the DistilHuBERT baseline)
-trains ``Scale.steps`` with every seed, the ablations ``Scale.ablation_steps`` with
-``Scale.ablation_seeds``, and the task check's briefly distilled student
-``Scale.brief_steps`` with the first seed. Every student of one seed sees the same
+``budget`` sets its steps and seeds: ``full`` (the headline pair, GenDistiller and the
+DistilHuBERT baseline) trains ``Scale.steps`` with every seed, ``short`` (the ablations)
+``Scale.ablation_steps`` with ``Scale.ablation_seeds``, and ``brief`` (the task check's
+briefly distilled student) ``Scale.brief_steps`` with the first seed. Every student of one seed sees the same
 sequence of crops (a shorter run sees its beginning), which the teacher cache relies on.
 Both presets are scaled to the teacher by one rule (``student.scale_to_teacher``: the
 teacher's width, heads, FFN and conv encoder; targets at 1/3, 2/3, 3/3 of its depth),
@@ -30,7 +30,7 @@ BASELINE = "distilhubert"
 DEFAULT = "gendistiller"
 
 
-HEADLINE, ABLATION, CHECK = "headline", "ablation", "check"
+FULL, SHORT, BRIEF_BUDGET = "full", "short", "brief"
 BRIEF = "gendistiller-brief"
 
 
@@ -42,7 +42,7 @@ class Variant(ConfigModel):
     description: str
     student: dict[str, Any] = Field(default_factory=dict, description="student config overrides")
     init_from_teacher: bool = True
-    role: Literal["headline", "ablation", "check"] = ABLATION
+    budget: Literal["full", "short", "brief"] = SHORT
 
     def section(self) -> StudentSection:
         """This variant's ``student`` section, scaled to the teacher."""
@@ -54,8 +54,8 @@ _GEN = "gendistiller-base"
 _TF = {"teacher_forcing_ratio": 0.5}  # the GenDistiller recipes' setting (method.md §5)
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant(name=BASELINE, preset="distilhubert-base", description="DistilHuBERT baseline: 2 layers + parallel heads", role=HEADLINE),
-    Variant(name=DEFAULT, preset=_GEN, description="GenDistiller v2: previous layer as history", student=_TF, role=HEADLINE),
+    Variant(name=BASELINE, preset="distilhubert-base", description="DistilHuBERT baseline: 2 layers + parallel heads", budget=FULL),
+    Variant(name=DEFAULT, preset=_GEN, description="GenDistiller v2: previous layer as history", student=_TF, budget=FULL),
     Variant(name="gendistiller-v1", preset=_GEN, description="v1: all earlier layers as history", student={**_TF, "history": "all"}),
     Variant(name="no-skip", preset=_GEN, description="GenDistiller without the skip connection", student={**_TF, "skip_connection": False}),
     Variant(name="no-outproj", preset=_GEN, description="GenDistiller without the output projection", student={**_TF, "output_projection": False}),
@@ -64,7 +64,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(name="per-step-weights", preset=_GEN, description="one block per generation step instead of one shared", student={**_TF, "shared_weights": False}),
     Variant(name="gendistiller-random-init", preset=_GEN, description="GenDistiller from random weights", student=_TF, init_from_teacher=False),
     Variant(name="distilhubert-random-init", preset="distilhubert-base", description="DistilHuBERT from random weights", init_from_teacher=False),
-    Variant(name=BRIEF, preset=_GEN, description="GenDistiller distilled briefly: what a task gives a student near its initialisation", student=_TF, role=CHECK),
+    Variant(name=BRIEF, preset=_GEN, description="GenDistiller distilled briefly: what a task gives a student near its initialisation", student=_TF, budget=BRIEF_BUDGET),
 )  # fmt: skip
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 
@@ -93,13 +93,13 @@ class Scale(ConfigModel):
     teacher_cache: bool  # the teacher's states computed once per seed, shared by its students
 
     def steps_of(self, variant: Variant) -> int:
-        return {HEADLINE: self.steps, ABLATION: self.ablation_steps, CHECK: self.brief_steps}[
-            variant.role
+        return {FULL: self.steps, SHORT: self.ablation_steps, BRIEF_BUDGET: self.brief_steps}[
+            variant.budget
         ]
 
     def seeds_of(self, variant: Variant) -> tuple[int, ...]:
-        return {HEADLINE: self.seeds, ABLATION: self.ablation_seeds, CHECK: self.seeds[:1]}[
-            variant.role
+        return {FULL: self.seeds, SHORT: self.ablation_seeds, BRIEF_BUDGET: self.seeds[:1]}[
+            variant.budget
         ]
 
 

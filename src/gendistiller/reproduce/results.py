@@ -17,7 +17,7 @@ from gendistiller.evaluation.statistics import compare
 from gendistiller.reproduce import plots, tables
 from gendistiller.reproduce.claims import CLAIMS, FIDELITY, LOSS, WIN, Stat, judge, outcome, stat
 from gendistiller.reproduce.jobs import JOBS, RUNS
-from gendistiller.reproduce.plan import BASELINE, BRIEF, DEFAULT, HEADLINE
+from gendistiller.reproduce.plan import BASELINE, BRIEF, DEFAULT, FULL
 
 CONVERGED_BELOW = 0.02  # the last fifth of training improves the loss by less than this
 
@@ -53,8 +53,10 @@ def summarise(results: Sequence[dict], tasks: Sequence[str]) -> dict[str, Stat]:
 
 
 def metric_items(result: Mapping, metric: str) -> tuple[dict, bool] | None:
-    """One result's per-item scores of ``metric`` and whether lower is better. Fidelity
-    items are cosines (mean over the target layers, or ``cosine@L`` for layer L), so their
+    """One result's per-item scores of ``metric`` (``{"ids", "num", "den"}``) and whether
+    lower is better. Fidelity items are each utterance's cosine weighted by its frames (the
+    mean over the target layers, or ``cosine@L`` for layer L, as
+    :func:`~gendistiller.evaluation.statistics.compare_fidelity` scores them), so their
     differences read in cosine x 100."""
     probe = result.get("probes", {}).get(metric)
     if probe is not None:
@@ -62,13 +64,15 @@ def metric_items(result: Mapping, metric: str) -> tuple[dict, bool] | None:
     fid = result.get("fidelity")
     if not fid or not (metric == FIDELITY or metric.startswith("cosine@")):
         return None
-    rows = fid["items"]["cosine"]
+    items = fid["items"]
     if metric == FIDELITY:
-        values = [statistics.fmean(row) for row in rows]
+        cosines = [statistics.fmean(row) for row in items["cosine"]]
     else:
-        column = fid["target_layers"].index(int(metric.split("@")[1]))
-        values = [row[column] for row in rows]
-    return {"ids": fid["items"]["ids"], "num": values, "den": [1.0] * len(values)}, False
+        column = list(items["layers"]).index(int(metric.split("@")[1]))
+        cosines = [row[column] for row in items["cosine"]]
+    frames = [float(f) for f in items["frames"]]
+    num = [c * f for c, f in zip(cosines, frames, strict=True)]
+    return {"ids": items["ids"], "num": num, "den": frames}, False
 
 
 def difference(a: Sequence[Mapping], b: Sequence[Mapping], metric: str) -> dict | None:
@@ -79,8 +83,8 @@ def difference(a: Sequence[Mapping], b: Sequence[Mapping], metric: str) -> dict 
     if not got_a or not got_b or any(g is None for g in (*got_a, *got_b)):
         return None
     lower = got_a[0][1]  # type: ignore[index]
-    diff = compare([g[0] for g in got_a], [g[0] for g in got_b], lower_is_better=lower)  # type: ignore[index]
-    return {**diff.to_dict(), "lower_is_better": lower, "outcome": outcome(diff.to_dict(), lower)}
+    diff = compare([g[0] for g in got_a], [g[0] for g in got_b], lower_is_better=lower).to_dict()  # type: ignore[index]
+    return {**diff, "outcome": outcome(diff, lower)}
 
 
 def _differences(a: Sequence[Mapping], b: Sequence[Mapping], metrics: Sequence[str]) -> dict:
@@ -115,7 +119,7 @@ def convergence(out: Path, by_variant: Mapping[str, list[dict]]) -> dict[str, di
     runs = {}
     for results in by_variant.values():
         for r in results:
-            if r.get("role") != HEADLINE:
+            if r.get("budget") != FULL:
                 continue
             steps, losses = loss_curve(out / RUNS / f"{r['variant']}-seed{r['seed']}")
             if not losses:
@@ -152,7 +156,7 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
         "metrics": metrics,
         "seeds": {v: sorted(r["seed"] for r in rs) for v, rs in by_variant.items()},
         "steps": {v: rs[0].get("steps") for v, rs in by_variant.items()},
-        "roles": {v: rs[0].get("role") for v, rs in by_variant.items()},
+        "budgets": {v: rs[0].get("budget") for v, rs in by_variant.items()},
         "stats": {v: {k: vars(s) for k, s in st.items()} for v, st in stats.items()},
         "teacher": {k: vars(s) for k, s in summarise([teacher], tasks).items()} if teacher else {},
         "twin": {k: vars(s) for k, s in summarise([twin], tasks).items()} if twin else {},

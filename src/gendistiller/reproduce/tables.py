@@ -128,10 +128,29 @@ def controls_section(r: Mapping) -> list[str]:
     controls = r.get("controls")
     if not controls:
         return []
-    from gendistiller.reproduce.controls_table import controls_rows
-
-    header, rows, note = controls_rows(controls)
-    return ["## Controls: models whose answer is known", "", note, "", table(header, rows), ""]
+    rows = []
+    for task, t in controls["tasks"].items():
+        for name, c in t["controls"].items():
+            d = c["difference"]
+            cell = f"{d['diff']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
+            rows.append([task.upper(), f"{t['teacher']:.2f}", name, f"{c['score']:.2f}", cell,
+                         c["expected"], c["verdict"], "yes" if c["passed"] else "**no**"])  # fmt: skip
+        rows.append([task.upper(), "", "degraded copies in the right order", "", "", "", "",
+                     "yes" if t["ordered"] else "**no**"])  # fmt: skip
+    verdict = "every control behaved as expected" if controls["passed"] else "**some controls failed**"
+    return [
+        "## Controls: models whose answer is known",
+        "",
+        f"The teacher (probe seed {controls['probe_seed']}) against itself re-probed with seed "
+        f"{controls['reprobe_seed']} (must tie) and against copies of itself whose hidden states "
+        "carry noise at a cosine of " + ", ".join(f"{c:g}" for c in controls["cosines"])
+        + " to the originals (must lose, more as the cosine falls); the difference is the "
+        f"teacher minus the control, paired over test items. Result: {verdict}.",
+        "",
+        table(["task", "teacher", "control", "score", "teacher − control", "expected", "verdict",
+               "as expected"], rows),  # fmt: skip
+        "",
+    ]
 
 
 def task_check_section(r: Mapping) -> list[str]:
@@ -170,11 +189,7 @@ def convergence_section(r: Mapping) -> list[str]:
 
 
 def _control_mdes(controls: Mapping | None) -> dict[str, float]:
-    if not controls:
-        return {}
-    from gendistiller.reproduce.controls_table import control_mdes
-
-    return control_mdes(controls)
+    return {t: c["mde"] for t, c in controls["tasks"].items()} if controls else {}
 
 
 def _budgets(r: Mapping) -> str:
