@@ -69,3 +69,21 @@ def test_gendistiller_init_uses_teacher_blocks(tiny_teacher):
     torch.testing.assert_close(student.generator.blocks[0].attention.q_proj.weight, q0)
     torch.testing.assert_close(student.generator.blocks[1].attention.q_proj.weight, q1)
     assert "frontend.feature_extractor.conv_layers.0.conv.weight" in copied
+
+
+@pytest.mark.parametrize("name", ["gendistiller-fast", "distilhubert-fast"])
+def test_a_fast_student_takes_all_but_its_light_front_end_from_the_teacher(name):
+    from gendistiller.students.presets import scaled_to_teacher
+
+    longer = {**TINY_TEACHER, "num_conv_pos_embeddings": 64}  # than the preset's 32 taps
+    teacher = Teacher.from_config(HubertConfig(**longer), seed=3)
+    student = build_student(scaled_to_teacher(name, teacher.model.config))
+    copied = student.init_from_teacher(teacher)
+    assert not any(k.startswith("frontend.feature_extractor.") for k in copied)
+    assert "frontend.feature_projection.projection.weight" in copied
+    # A shorter positional convolution takes the teacher's centre taps.
+    ours = student.frontend.pos_conv_embed.conv.weight
+    theirs = teacher.model.encoder.pos_conv_embed.conv.weight
+    k, big = ours.shape[-1], theirs.shape[-1]
+    assert k < big
+    torch.testing.assert_close(ours, theirs[..., big // 2 - k // 2 : big // 2 - k // 2 + k])

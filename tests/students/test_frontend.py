@@ -6,6 +6,7 @@ import torch
 
 from gendistiller.students import base, build_student
 from gendistiller.students.components import MaskedGroupNorm
+from gendistiller.students.fbank import BandMeanNorm
 
 FBANK = {"frontend": "fbank", "fbank_conv_dim": [32, 32]}
 OPTIONS = {
@@ -67,16 +68,16 @@ def test_full_length_batches_take_the_plain_path_and_compute_the_same(
     x = torch.randn(2, 12_345, generator=torch.Generator().manual_seed(3)) * 0.1
     full = torch.tensor([12_345, 12_345])
     masks = []
-    plain_forward = MaskedGroupNorm.forward
+    for norm in (MaskedGroupNorm, BandMeanNorm):  # the two norms over time
 
-    def spy(self, h, mask=None):
-        masks.append(mask)
-        return plain_forward(self, h, mask)
+        def spy(self, h, mask=None, plain=norm.forward):
+            masks.append(mask)
+            return plain(self, h, mask)
 
-    monkeypatch.setattr(MaskedGroupNorm, "forward", spy)
+        monkeypatch.setattr(norm, "forward", spy)
     with torch.no_grad():
         fast = model(x, full)
-        assert masks and all(m is None for m in masks)  # the plain group norm
+        assert masks and all(m is None for m in masks)  # the plain norm
         masks.clear()
         monkeypatch.setattr(base, "full_length", lambda lengths, samples: False)
         masked = model(x, full)

@@ -23,6 +23,7 @@ from gendistiller.encoders.base import EncoderOutput
 from gendistiller.encoders.geometry import FrameGeometry
 from gendistiller.students.components import PositionalConvEmbedding
 from gendistiller.students.config import StudentConfig
+from gendistiller.students.fbank import BandMeanNorm
 from gendistiller.students.framerate import FrameRate
 from gendistiller.students.frontend import FrontEnd
 from gendistiller.students.weights import FRONTEND_PREFIXES, FRONTEND_FEATURES
@@ -159,7 +160,7 @@ class StudentModel(PreTrainedModel):
             init.normal_(module.weight, mean=0.0, std=std)
             if module.bias is not None:
                 init.zeros_(module.bias)
-        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
+        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm, BandMeanNorm)):
             init.ones_(module.weight)
             init.zeros_(module.bias)
         elif isinstance(module, nn.Conv1d) and not hasattr(module, "parametrizations"):

@@ -11,9 +11,9 @@ with the weights so that every loader gets them, and counted as no parameters.
 Frames: windows of ``fbank_window`` samples every ``fbank_hop``; ``320 / fbank_hop`` of
 them are stacked into one 20 ms frame by the first convolution (kernel = stride = the
 stack), so frame ``t`` sees samples ``[320 t, 320 t + 400)``, the teacher's frame ``t``
-(:meth:`gendistiller.encoders.FrameGeometry.from_config`). The log-mels are normalised per
-utterance and band over valid windows (the masked group norm the CNN's first layer uses,
-so padding changes nothing).
+(:meth:`gendistiller.encoders.FrameGeometry.from_config`). Each band's mean over the
+utterance's valid windows is subtracted (:class:`BandMeanNorm`), so padding changes
+nothing and a full-length batch takes the plain mean.
 """
 
 from __future__ import annotations
@@ -25,18 +25,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gendistiller.encoders.geometry import FrameGeometry, lengths_to_mask
-from gendistiller.students.components import MaskedGroupNorm
 
 SAMPLE_RATE = 16000
 #: Lowest band edge in Hz (Kaldi's default: below it is mostly hum and DC).
 LOW_FREQ = 20.0
 #: Added to the mel energies before the log (about -14 in log units: far below speech).
 LOG_FLOOR = 1e-6
-#: Added to each band's variance over time (in squared log units; a speech band's is 1 to
-#: 10). A band with no energy (band-limited or digitally silent audio) sits at the floor
-#: with a variance near 0, which the usual 1e-5 would turn into a 300x gain on rounding
-#: noise (and on the differences between runtimes); this caps the gain at 10x.
-NORM_EPS = 1e-2
 
 
 def hz_to_mel(f: Tensor) -> Tensor:
@@ -46,12 +40,12 @@ def hz_to_mel(f: Tensor) -> Tensor:
 def mel_filters(num_bins: int, n_fft: int, sample_rate: int = SAMPLE_RATE) -> Tensor:
     """``[n_fft // 2 + 1, num_bins]`` triangles equally spaced on the mel scale from
     ``LOW_FREQ`` to Nyquist, evaluated on the mel value of each DFT bin (as Kaldi does)."""
-    freqs = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sample_rate / n_fft
+    f64 = dict(dtype=torch.float64, device="cpu")  # computed on the CPU whatever the default
+    freqs = torch.arange(n_fft // 2 + 1, **f64) * sample_rate / n_fft
     mel = hz_to_mel(freqs)
-    lo, hi = hz_to_mel(torch.tensor(LOW_FREQ, dtype=torch.float64)), hz_to_mel(
-        torch.tensor(sample_rate / 2, dtype=torch.float64)
-    )
-    edges = torch.linspace(float(lo), float(hi), num_bins + 2, dtype=torch.float64)
+    lo = hz_to_mel(torch.tensor(LOW_FREQ, **f64))
+    hi = hz_to_mel(torch.tensor(sample_rate / 2, **f64))
+    edges = torch.linspace(float(lo), float(hi), num_bins + 2, **f64)
     left, centre, right = edges[:-2], edges[1:-1], edges[2:]
     up = (mel[:, None] - left) / (centre - left)
     down = (right - mel[:, None]) / (right - centre)
@@ -61,9 +55,10 @@ def mel_filters(num_bins: int, n_fft: int, sample_rate: int = SAMPLE_RATE) -> Te
 def dft_kernels(window: int, n_fft: int) -> Tensor:
     """``[2 * (n_fft // 2 + 1), 1, window]``: Hann-windowed cosines then sines of the DFT of
     size ``n_fft`` (the window zero-padded to it), as one convolution's kernels."""
-    n = torch.arange(window, dtype=torch.float64)
+    f64 = dict(dtype=torch.float64, device="cpu")
+    n = torch.arange(window, **f64)
     hann = 0.5 - 0.5 * torch.cos(2 * math.pi * n / window)  # periodic Hann
-    k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)[:, None]
+    k = torch.arange(n_fft // 2 + 1, **f64)[:, None]
     angle = 2 * math.pi * k * n[None, :] / n_fft
     kernels = torch.cat([torch.cos(angle), -torch.sin(angle)]) * hann
     return kernels[:, None, :].float()
@@ -85,8 +80,9 @@ class LogMelFilterbank(nn.Module):
         super().__init__()
         self.hop = hop
         n_fft = fft_size(num_bins, window)
-        self.register_buffer("dft", dft_kernels(window, n_fft))
-        self.register_buffer("mel", mel_filters(num_bins, n_fft))
+        device = torch.empty(0).device  # the default device (meta when sizing a model)
+        self.register_buffer("dft", dft_kernels(window, n_fft).to(device))
+        self.register_buffer("mel", mel_filters(num_bins, n_fft).to(device))
 
     def forward(self, waveforms: Tensor) -> Tensor:
         spec = F.conv1d(waveforms[:, None, :], self.dft, stride=self.hop)
@@ -95,8 +91,32 @@ class LogMelFilterbank(nn.Module):
         return torch.log(power @ self.mel + LOG_FLOOR).transpose(1, 2)
 
 
+class BandMeanNorm(nn.Module):
+    """Each band's mean over an utterance's valid windows subtracted (cepstral mean
+    normalisation), then a learned scale and offset per band. A gain on the waveform adds
+    a constant to every log-mel, which this removes exactly: the student is as
+    insensitive to level as the teacher, whose CNN starts with a group norm over time.
+    No variance normalisation: it adds nothing to that invariance, and a band without
+    energy (band-limited or silent audio) has a variance near 0 that would turn rounding
+    noise into features."""
+
+    def __init__(self, bands: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(bands))
+        self.bias = nn.Parameter(torch.zeros(bands))
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``[B, bands, windows]``; ``mask`` ``[B, windows]`` marks the valid ones (None: all)."""
+        if mask is None:
+            mean = x.mean(dim=-1, keepdim=True)
+        else:
+            m = mask[:, None, :].to(x.dtype)
+            mean = (x * m).sum(dim=-1, keepdim=True) / m.sum(dim=-1, keepdim=True).clamp(min=1.0)
+        return (x - mean) * self.weight[None, :, None] + self.bias[None, :, None]
+
+
 class FbankFeatureExtractor(nn.Module):
-    """Log-mels, per-utterance normalisation, then ``fbank_conv_dim`` convolutions with GELU:
+    """Log-mels, per-utterance mean removal, then ``fbank_conv_dim`` convolutions with GELU:
     the first stacks the windows of one frame, the others mix channels per frame.
     ``[B, N]`` samples -> ``[B, C, T]`` features, ``C = fbank_conv_dim[-1]``."""
 
@@ -106,8 +126,7 @@ class FbankFeatureExtractor(nn.Module):
         self.windows = self.geometry.first
         stack = self.geometry.stride // config.fbank_hop
         self.fbank = LogMelFilterbank(config.num_mel_bins, config.fbank_window, config.fbank_hop)
-        bins = config.num_mel_bins
-        self.norm = MaskedGroupNorm(bins, bins, eps=NORM_EPS, affine=True)
+        self.norm = BandMeanNorm(config.num_mel_bins)
         dims = [config.num_mel_bins, *config.fbank_conv_dim]
         self.conv_layers = nn.ModuleList(
             nn.Conv1d(dims[i], dims[i + 1], kernel_size=stack if i == 0 else 1, stride=stack if i == 0 else 1)

@@ -103,7 +103,7 @@ _SHAPE_KEYS = (
 )
 
 
-#: Design choices of a preset that scaling leaves as the preset sets them.
+#: Design choices of a preset that scaling keeps (at most the teacher's value).
 _KEPT = ("num_conv_pos_embeddings",)
 
 
@@ -121,16 +121,18 @@ def scaled_to_teacher(name: str, teacher_config: Any, **overrides: Any) -> Stude
     teacher layers at one, two and three thirds of its depth (4, 8, 12 of 12); GenDistiller
     keeps one shared block, DistilHuBERT two layers and three heads. For a 768-d, 12-layer
     teacher this gives exactly the ``*-base`` and ``*-fast`` presets. A preset that sets
-    its own positional kernel keeps it (the teacher's centre taps initialise it), and a
+    its own positional kernel keeps it unless the teacher's is shorter (the teacher's
+    centre taps initialise it), and a
     log-mel front-end's widths become the teacher's CNN width (so that the teacher's
     projection fits it).
     """
     own = PRESETS[name][1] if name in PRESETS else {}
     shape = {
-        key: getattr(teacher_config, key)
-        for key in _SHAPE_KEYS
-        if hasattr(teacher_config, key) and not (key in _KEPT and key in own)
+        key: getattr(teacher_config, key) for key in _SHAPE_KEYS if hasattr(teacher_config, key)
     }
+    for key in _KEPT:
+        if key in own and key in shape:
+            shape[key] = min(own[key], shape[key])
     shape["target_layers"] = thirds(int(teacher_config.num_hidden_layers))
     unscaled = get_preset(name, **overrides)
     if unscaled.frontend == "fbank" and hasattr(teacher_config, "conv_dim"):
