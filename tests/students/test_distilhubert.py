@@ -19,16 +19,7 @@ def test_shape_and_heads(waves):
     assert model.parameter_count(training=True) - model.parameter_count() == heads > 0
 
 
-def test_padding_invariance(waves):
-    model = build_student("distilhubert-tiny").eval()
-    x, lengths = waves
-    with torch.no_grad():
-        batch = model(x, lengths)
-        for i, n in enumerate(lengths.tolist()):
-            alone = model(x[i : i + 1, :n])
-            t = int(batch.lengths[i])
-            for b, a in zip(batch.hidden_states, alone.hidden_states, strict=True):
-                torch.testing.assert_close(b[i, :t], a[0], rtol=1e-4, atol=1e-4)
+# Padding invariance, for every front-end: tests/students/test_frontend.py.
 
 
 def test_init_from_hubert_teacher_reproduces_its_first_layers(waves):

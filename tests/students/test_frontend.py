@@ -18,11 +18,15 @@ OPTIONS = {
     "60ms-inside": ("tiny", {"transformer_stride": 3}),
     "fast": ("fast-tiny", {}),
 }
+#: GenDistiller's v1 history attends over every earlier layer: padding must stay out too.
+HISTORY_ALL = ("tiny", {"history": "all", "target_layers": [1, 2, 3]})
 CASES = [(kind, option) for kind in ("gendistiller", "distilhubert") for option in OPTIONS]
+CASES += [("gendistiller", "history-all"), ("gendistiller", "history-all-fast")]
 
 
 def _student(kind: str, option: str):
-    size, overrides = OPTIONS[option]
+    extra = {"history-all": HISTORY_ALL, "history-all-fast": ("fast-tiny", HISTORY_ALL[1])}
+    size, overrides = {**OPTIONS, **extra}[option]
     torch.manual_seed(0)
     model = build_student(f"{kind}-{size}", **overrides)
     if model.frame_rate is not None:  # off its initial mean/repeat, so that merging shows
