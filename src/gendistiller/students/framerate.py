@@ -5,8 +5,11 @@ frames (``s = 2``: 40 ms, 25 Hz), which divides the blocks' matrix products by `
 their attention by ``s**2``, the trick of FitHuBERT and Fast-HuBERT. The front-end's
 frames are merged ``s`` at a time by one linear map (``down``, initialised to their
 mean), and every state the blocks produce is unfolded back into ``s`` frames by
-repeating it and adding a learned linear map of it (``up``, initialised to zero, so a
-fresh student starts from plain repetition). Teacher forcing feeds GenDistiller's
+repeating it and adding ``s`` learned offsets that sum to zero (``up``: a linear map of the
+state gives the first ``s - 1``, the last is minus their sum; initialised to zero, so a
+fresh student starts from plain repetition). The state stays the mean of the frames it
+unfolds into, as the merged frame is the mean of the frames it merges, and the map costs
+``(s - 1) / s`` of a free one (half, for ``s = 2``: the pair is ``h + d, h - d``). Teacher forcing feeds GenDistiller's
 generator the teacher's layer averaged over the same ``s`` frames (:meth:`FrameRate.pool`),
 the merged-rate state whose repetition best matches it. Hidden state 0 stays the front-end's own
 20 ms state, and every state keeps the front-end's frames and lengths, so the encoder
@@ -33,8 +36,8 @@ class FrameRate(nn.Module):
         d = hidden_size
         self.down_weight = nn.Parameter(torch.empty(d, stride * d))
         self.down_bias = nn.Parameter(torch.empty(d))
-        self.up_weight = nn.Parameter(torch.empty(stride * d, d))
-        self.up_bias = nn.Parameter(torch.empty(stride * d))
+        self.up_weight = nn.Parameter(torch.empty((stride - 1) * d, d))
+        self.up_bias = nn.Parameter(torch.empty((stride - 1) * d))
         # Initialised by the student's _init_weights (mean and zero, as said above).
 
     def down(self, x: Tensor, frames: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -56,7 +59,9 @@ class FrameRate(nn.Module):
         return x.reshape(b, -1, s, d).mean(dim=2)
 
     def up(self, h: Tensor, frames: int) -> Tensor:
-        """``[B, T', D]`` -> ``[B, frames, D]``: each state repeated ``s`` times plus ``up``."""
+        """``[B, T', D]`` -> ``[B, frames, D]``: each state repeated ``s`` times plus its
+        ``s`` offsets (summing to zero)."""
         b, t, d = h.shape
-        detail = F.linear(h, self.up_weight, self.up_bias).reshape(b, t * self.stride, d)
-        return (h.repeat_interleave(self.stride, dim=1) + detail)[:, :frames]
+        offsets = F.linear(h, self.up_weight, self.up_bias).reshape(b, t, self.stride - 1, d)
+        offsets = torch.cat([offsets, -offsets.sum(dim=2, keepdim=True)], dim=2)
+        return (h[:, :, None, :] + offsets).reshape(b, t * self.stride, d)[:, :frames]
