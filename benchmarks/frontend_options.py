@@ -27,7 +27,7 @@ from gendistiller.students import build_student
 SAMPLE_RATE = 16_000
 FBANK = {"frontend": "fbank", "feature_grad_mult": 1.0}
 #: (row name, preset, overrides, masked): every option alone on the paper's body, then
-#: the combinations; gendistiller-fast is the last but one.
+#: the combinations around gendistiller-fast.
 VARIANTS = [
     ("gendistiller-base (paper)", "gendistiller-base", {}, False),
     ("gendistiller-base + masked path", "gendistiller-base", {}, True),
@@ -41,6 +41,9 @@ VARIANTS = [
     ("fbank, 128 taps, 40 ms inside", "gendistiller-base", {**FBANK, "transformer_stride": 2}, False),  # fmt: skip
     ("gendistiller-fast (fbank, 32 taps, 40 ms inside)", "gendistiller-fast", {}, False),
     ("fbank, no positional conv, 40 ms inside", "gendistiller-fast", {"num_conv_pos_embeddings": 0}, False),  # fmt: skip
+    ("fbank, 16 taps, 40 ms inside", "gendistiller-fast", {"num_conv_pos_embeddings": 16}, False),  # fmt: skip
+    ("fbank, 32 taps, 60 ms inside", "gendistiller-fast", {"transformer_stride": 3}, False),  # fmt: skip
+    ("fbank, 16 taps, 60 ms inside", "gendistiller-fast", {"num_conv_pos_embeddings": 16, "transformer_stride": 3}, False),  # fmt: skip
     ("distilhubert-base (paper)", "distilhubert-base", {}, False),
     ("distilhubert-fast", "distilhubert-fast", {}, False),
 ]
