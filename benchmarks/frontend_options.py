@@ -34,16 +34,61 @@ VARIANTS = [
     ("conv, no positional conv", "gendistiller-base", {"num_conv_pos_embeddings": 0}, False),
     ("conv, 40 ms inside", "gendistiller-base", {"transformer_stride": 2}, False),
     ("fbank, positional conv 128 taps", "gendistiller-base", FBANK, False),
-    ("fbank, 25 ms windows (400/320)", "gendistiller-base", {**FBANK, "fbank_window": 400, "fbank_hop": 320}, False),  # fmt: skip
-    ("fbank, positional conv 32 taps", "gendistiller-base", {**FBANK, "num_conv_pos_embeddings": 32}, False),  # fmt: skip
-    ("fbank, depthwise positional conv", "gendistiller-base", {**FBANK, "num_conv_pos_embedding_groups": 768}, False),  # fmt: skip
-    ("fbank, no positional conv", "gendistiller-base", {**FBANK, "num_conv_pos_embeddings": 0}, False),  # fmt: skip
-    ("fbank, 128 taps, 40 ms inside", "gendistiller-base", {**FBANK, "transformer_stride": 2}, False),  # fmt: skip
+    (
+        "fbank, 25 ms windows (400/320)",
+        "gendistiller-base",
+        {**FBANK, "fbank_window": 400, "fbank_hop": 320},
+        False,
+    ),  # fmt: skip
+    (
+        "fbank, positional conv 32 taps",
+        "gendistiller-base",
+        {**FBANK, "num_conv_pos_embeddings": 32},
+        False,
+    ),  # fmt: skip
+    (
+        "fbank, depthwise positional conv",
+        "gendistiller-base",
+        {**FBANK, "num_conv_pos_embedding_groups": 768},
+        False,
+    ),  # fmt: skip
+    (
+        "fbank, no positional conv",
+        "gendistiller-base",
+        {**FBANK, "num_conv_pos_embeddings": 0},
+        False,
+    ),  # fmt: skip
+    (
+        "fbank, 128 taps, 40 ms inside",
+        "gendistiller-base",
+        {**FBANK, "transformer_stride": 2},
+        False,
+    ),  # fmt: skip
     ("gendistiller-fast (fbank, 32 taps, 40 ms inside)", "gendistiller-fast", {}, False),
-    ("fbank, no positional conv, 40 ms inside", "gendistiller-fast", {"num_conv_pos_embeddings": 0}, False),  # fmt: skip
-    ("fbank, 16 taps, 40 ms inside", "gendistiller-fast", {"num_conv_pos_embeddings": 16}, False),  # fmt: skip
-    ("fbank, 32 taps, 60 ms inside", "gendistiller-fast", {"transformer_stride": 3}, False),  # fmt: skip
-    ("fbank, 16 taps, 60 ms inside", "gendistiller-fast", {"num_conv_pos_embeddings": 16, "transformer_stride": 3}, False),  # fmt: skip
+    (
+        "fbank, no positional conv, 40 ms inside",
+        "gendistiller-fast",
+        {"num_conv_pos_embeddings": 0},
+        False,
+    ),  # fmt: skip
+    (
+        "fbank, 16 taps, 40 ms inside",
+        "gendistiller-fast",
+        {"num_conv_pos_embeddings": 16},
+        False,
+    ),  # fmt: skip
+    (
+        "fbank, 32 taps, 60 ms inside",
+        "gendistiller-fast",
+        {"transformer_stride": 3},
+        False,
+    ),  # fmt: skip
+    (
+        "fbank, 16 taps, 60 ms inside",
+        "gendistiller-fast",
+        {"num_conv_pos_embeddings": 16, "transformer_stride": 3},
+        False,
+    ),  # fmt: skip
     ("distilhubert-base (paper)", "distilhubert-base", {}, False),
     ("distilhubert-fast", "distilhubert-fast", {}, False),
 ]

@@ -14,7 +14,6 @@ from gendistiller.export.remote_code import remote_code_files
 from gendistiller.export.transformers import export_transformers, to_hubert
 from gendistiller.students import GenDistillerConfig, GenDistillerModel, build_student, load_student
 
-
 #: The fast students: neither is a HubertModel, both ship with their modelling code.
 REMOTE_FAST = {"gendistiller-fast-tiny": "GenDistillerModel", "distilhubert-fast-tiny": "DistilHuBERTModel"}  # fmt: skip
 
@@ -112,4 +111,6 @@ def test_fast_students_load_with_trust_remote_code_without_gendistiller(exported
     assert f"{folders[name]} {REMOTE_FAST[name]}" in stdout
     assert json.loads((folders[name] / "config.json").read_text())["auto_map"]
     np.testing.assert_allclose(outside[name], _states(students[name], wave), atol=1e-5, rtol=0)
-    np.testing.assert_array_equal(_states(load_student(folders[name]), wave), _states(students[name], wave))
+    np.testing.assert_array_equal(
+        _states(load_student(folders[name]), wave), _states(students[name], wave)
+    )

@@ -39,7 +39,10 @@ def test_frames_are_the_teachers(window, hop):
     torch.manual_seed(0)
     student = build_student("gendistiller-fast-tiny", fbank_window=window, fbank_hop=hop).eval()
     geometry = student.geometry
-    assert (geometry.stride, geometry.receptive_field) == (STANDARD.stride, STANDARD.receptive_field)
+    assert (geometry.stride, geometry.receptive_field) == (
+        STANDARD.stride,
+        STANDARD.receptive_field,
+    )
     assert geometry == FrameGeometry.from_config(student.config)
     for n in (400, 719, 720, 16000, 12345):
         with torch.no_grad():

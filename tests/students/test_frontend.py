@@ -65,9 +65,7 @@ def test_padding_invariance(kind, option, waves):
 
 
 @pytest.mark.parametrize(("kind", "option"), CASES)
-def test_full_length_batches_take_the_plain_path_and_compute_the_same(
-    kind, option, monkeypatch
-):
+def test_full_length_batches_take_the_plain_path_and_compute_the_same(kind, option, monkeypatch):
     model = _student(kind, option).eval()
     x = torch.randn(2, 12_345, generator=torch.Generator().manual_seed(3)) * 0.1
     full = torch.tensor([12_345, 12_345])

@@ -9,8 +9,12 @@ import gendistiller
 from gendistiller.errors import CheckpointError
 from gendistiller.students import build_student, load_student
 
-
-PRESETS = ["gendistiller-tiny", "distilhubert-tiny", "gendistiller-fast-tiny", "distilhubert-fast-tiny"]
+PRESETS = [
+    "gendistiller-tiny",
+    "distilhubert-tiny",
+    "gendistiller-fast-tiny",
+    "distilhubert-fast-tiny",
+]
 
 
 @pytest.mark.parametrize("preset", PRESETS)

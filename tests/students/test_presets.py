@@ -83,7 +83,12 @@ def test_scaling_to_a_base_teacher_gives_the_base_presets():
 
     from gendistiller.students.presets import scaled_to_teacher
 
-    for name in ("gendistiller-base", "distilhubert-base", "gendistiller-fast", "distilhubert-fast"):
+    for name in (
+        "gendistiller-base",
+        "distilhubert-base",
+        "gendistiller-fast",
+        "distilhubert-fast",
+    ):
         scaled = scaled_to_teacher(name, WavLMConfig())
         assert scaled.to_dict() == get_preset(name).to_dict()
 

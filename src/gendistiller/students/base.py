@@ -26,7 +26,7 @@ from gendistiller.students.config import StudentConfig
 from gendistiller.students.fbank import BandMeanNorm
 from gendistiller.students.framerate import FrameRate
 from gendistiller.students.frontend import FrontEnd
-from gendistiller.students.weights import FRONTEND_PREFIXES, FRONTEND_FEATURES
+from gendistiller.students.weights import FRONTEND_FEATURES, FRONTEND_PREFIXES
 
 #: Kept for users of earlier releases: a student returns an :class:`EncoderOutput` whose
 #: ``predictions`` are its estimates of the teacher's ``config.target_layers``.

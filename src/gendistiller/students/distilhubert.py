@@ -2,8 +2,10 @@
 
 Front-end, a LayerNorm, two post-LN transformer layers, then training-only
 "expand-last" prediction heads: ``Linear(D, D*N) -> GELU -> N x Linear(D, D)``, one per
-target teacher layer. Without the heads the layout is exactly a 2-layer ``HubertModel``
-(``feat_proj_layer_norm=False``), which is how :mod:`gendistiller.export` ships it.
+target teacher layer. Without the heads the paper's layout is exactly a 2-layer
+``HubertModel`` (``feat_proj_layer_norm=False``), which is how :mod:`gendistiller.export`
+ships it; with a light front-end, no positional convolution or merged frames inside
+(``distilhubert-fast``) it ships with its code, like GenDistiller.
 """
 
 from __future__ import annotations

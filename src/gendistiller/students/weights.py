@@ -2,7 +2,9 @@
 
 One table serves both directions: initialising a student from its teacher (as DistilHuBERT
 does) and exporting the baseline as a plain ``HubertModel`` checkpoint. Each student class
-extends the front-end's table with its own blocks (``teacher_prefix_pairs``).
+extends the front-end's table with its own blocks (``teacher_prefix_pairs``); a light
+front-end's feature extractor has no counterpart and is left out, and a positional
+convolution shorter than the teacher's takes its centre taps (:func:`centre_taps`).
 """
 
 from __future__ import annotations
