@@ -18,7 +18,7 @@ from gendistiller.measure import count_macs
 from gendistiller.measure.cost import EXTRA_FLOPS as _EXTRA_FLOPS
 
 MODEL_FIELDS = {
-    "name", "spec", "kind", "architecture", "model_type", "parameters", "hidden_states", "hidden_size", "macs",
+    "name", "spec", "kind", "architecture", "model_type", "frontend", "parameters", "hidden_states", "hidden_size", "macs",
     "macs_per_second", "macs_by_op", "latency_ms", "latency_runs_ms", "rtf", "peak_rss_mib", "peak_rss_delta_mib", "ratios",
 }  # fmt: skip
 

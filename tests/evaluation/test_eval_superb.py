@@ -22,8 +22,13 @@ def upstreams(tiny_teacher):
     return {
         "gendistiller": Upstream(build_student("gendistiller-tiny")),
         "distilhubert": Upstream(build_student("distilhubert-tiny")),
+        "gendistiller-fast": Upstream(build_student("gendistiller-fast-tiny")),
+        "distilhubert-fast": Upstream(build_student("distilhubert-fast-tiny")),
         "teacher": Upstream(tiny_teacher),
     }
+
+
+UPSTREAMS = ["gendistiller", "distilhubert", "gendistiller-fast", "distilhubert-fast", "teacher"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,7 @@ def wavs():
     return [torch.randn(n, generator=g) * 0.1 for n in LENGTHS]
 
 
-@pytest.mark.parametrize("name", ["gendistiller", "distilhubert", "teacher"])
+@pytest.mark.parametrize("name", UPSTREAMS)
 def test_list_form_shapes_width_stride_and_frames(upstreams, wavs, name):
     up = upstreams[name]
     out = up(wavs)
@@ -54,7 +59,7 @@ def test_list_form_shapes_width_stride_and_frames(upstreams, wavs, name):
             assert not batched[i, n:].any()
 
 
-@pytest.mark.parametrize("name", ["gendistiller", "distilhubert", "teacher"])
+@pytest.mark.parametrize("name", UPSTREAMS)
 def test_padded_form_matches_list_form(upstreams, wavs, name):
     up = upstreams[name]
     padded = torch.nn.utils.rnn.pad_sequence(wavs, batch_first=True)

@@ -14,27 +14,31 @@ from gendistiller.export.parity import synthetic_speech
 from gendistiller.students import build_student
 
 
-@pytest.fixture(scope="module")
-def student():
+@pytest.fixture(scope="module", params=["gendistiller-tiny", "gendistiller-fast-tiny"])
+def student(request):
     torch.manual_seed(0)
-    return build_student("gendistiller-tiny").eval()
+    return build_student(request.param).eval()
 
 
 def _cosine(a, b):
     return (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
 
 
-def test_chunks_tile_the_frames_and_stay_inside_the_audio():
+@pytest.mark.parametrize("align", [1, 2, 3])
+def test_chunks_tile_the_frames_and_stay_inside_the_audio(align):
+    # align: a student merging that many frames inside must merge the same ones per chunk.
     n, stride, field = 123_457, 320, 400
     total = (n - field) // stride + 1
-    chunks = plan_chunks(n, FrameGeometry.single(field, stride), chunk_frames=100, context_frames=7)
+    geometry = FrameGeometry.single(field, stride)
+    chunks = plan_chunks(n, geometry, chunk_frames=100, context_frames=7, align=align)
     assert chunks[0].first == 0 and chunks[-1].last == total
     for a, b in zip(chunks, chunks[1:], strict=False):
         assert a.last == b.first
     for c in chunks:
         assert 0 <= c.start and c.stop <= n and c.start % stride == 0
         offset = c.offset(stride)
-        assert offset == max(0, c.first - 7)
+        assert offset % align == 0 and c.first % align == 0
+        assert offset == max(0, c.first - 7) // align * align
         assert (c.stop - c.start - field) // stride + 1 == min(total, c.last + 7) - offset
 
 
@@ -49,9 +53,15 @@ def test_chunked_equals_whole_away_from_chunk_borders(student):
     for b in borders:
         away[b - 50 : b + 50] = False  # within the 1 s context of a border
     cos = _cosine(whole, chunked)
-    assert cos[:, away].min() > 0.999
-    assert np.abs(whole - chunked)[:, away].max() < 0.05 * np.abs(whole).max()
-    assert cos.min() > 0.99  # borders too: the context does its job
+    # Each chunk normalises with its own statistics (the CNN's first group norm, or the
+    # log-mels' per-band means). The log-mels have 100 windows a second to estimate them
+    # from, the CNN 3,200 steps: a 7 s chunk's log-mel means stray further (measured:
+    # cosine 0.9966 at worst, 6% of the largest value) than the CNN's (0.9993, under 5%).
+    conv = student.config.frontend == "conv"
+    away_floor, floor, diff = (0.999, 0.99, 0.05) if conv else (0.995, 0.99, 0.1)
+    assert cos[:, away].min() > away_floor
+    assert np.abs(whole - chunked)[:, away].max() < diff * np.abs(whole).max()
+    assert cos.min() > floor  # borders too: the context does its job
     shifted = _cosine(whole[:, 1:], chunked[:, :-1])
     assert shifted[:, away[1:]].mean() < 0.9  # the test can tell a shifted frame grid
 

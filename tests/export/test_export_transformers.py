@@ -14,15 +14,17 @@ from gendistiller.export.remote_code import remote_code_files
 from gendistiller.export.transformers import export_transformers, to_hubert
 from gendistiller.students import GenDistillerConfig, GenDistillerModel, build_student, load_student
 
+#: The fast students: neither is a HubertModel, both ship with their modelling code.
+REMOTE_FAST = {"gendistiller-fast-tiny": "GenDistillerModel", "distilhubert-fast-tiny": "DistilHuBERTModel"}  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, load_with_plain_transformers):
     """Both students exported, and loaded by plain transformers in a subprocess."""
     root = tmp_path_factory.mktemp("hf")
     torch.manual_seed(0)
-    students = {
-        name: build_student(name).eval() for name in ("distilhubert-tiny", "gendistiller-tiny")
-    }
+    names = ("distilhubert-tiny", "gendistiller-tiny", *REMOTE_FAST)
+    students = {name: build_student(name).eval() for name in names}
     wave = synthetic_speech(23_456)[None]
     np.save(root / "wave.npy", wave)
     folders = {}
@@ -100,3 +102,15 @@ def test_remote_code_is_generated_from_the_package_with_relative_imports():
 def test_hubert_checkpoint_loads_with_hubertmodel_class(exported):
     _, folders, _, _, _ = exported
     assert type(HubertModel.from_pretrained(folders["distilhubert-tiny"])) is HubertModel
+
+
+@pytest.mark.parametrize("name", sorted(REMOTE_FAST))
+def test_fast_students_load_with_trust_remote_code_without_gendistiller(exported, name):
+    students, folders, wave, outside, stdout = exported
+    assert students[name].export_kind == "remote_code"
+    assert f"{folders[name]} {REMOTE_FAST[name]}" in stdout
+    assert json.loads((folders[name] / "config.json").read_text())["auto_map"]
+    np.testing.assert_allclose(outside[name], _states(students[name], wave), atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(
+        _states(load_student(folders[name]), wave), _states(students[name], wave)
+    )

@@ -10,8 +10,8 @@ import pytest
 from gendistiller.measure.targets import TARGETS, check_targets, target_lines, targets_table
 
 ROOT = Path(__file__).resolve().parents[2]
-GEN = {"kind": "student", "model_type": "gendistiller", "hidden_size": 768, "hidden_states": 4, "spec": "g"}  # fmt: skip
-DISTIL = {"kind": "student", "model_type": "gendistiller_distilhubert", "hidden_size": 768, "hidden_states": 3, "spec": "d"}  # fmt: skip
+GEN = {"kind": "student", "model_type": "gendistiller", "frontend": "conv", "hidden_size": 768, "hidden_states": 4, "spec": "g"}  # fmt: skip
+DISTIL = {"kind": "student", "model_type": "gendistiller_distilhubert", "frontend": "conv", "hidden_size": 768, "hidden_states": 3, "spec": "d"}  # fmt: skip
 TEACHER = {"kind": "teacher", "model_type": "wavlm", "hidden_size": 768, "hidden_states": 13, "spec": "t"}  # fmt: skip
 
 
@@ -73,12 +73,17 @@ def test_int8_targets_and_thread_counts():
 
 
 def test_fast_student_targets_are_against_the_teacher_pytorch_time():
-    models = {"t": TEACHER, "f": {**GEN, "spec": "gendistiller-fast", "hidden_size": 384}}
+    models = {"t": TEACHER, "f": {**GEN, "spec": "gendistiller-fast", "frontend": "fbank"}}
     rows = [row("t", "pytorch", 1000), row("f", "pytorch", 120), row("f", "onnx-int8", 80)]
     out = by_key(check_targets(models, rows))
     assert out[("fast_vs_teacher", 1)]["met"] and out[("fast_vs_teacher", 1)]["moonshot"] == 0.10
     assert not out[("fast_int8_vs_teacher", 1)]["met"]  # 0.08 > 0.07
     assert out[("fast_int8_vs_teacher", 1)]["runtimes"] == ["onnx-int8", "pytorch"]
+    # In one run with the paper's student, its targets go to the paper's (conv) student.
+    models = {"t": TEACHER, "f": models["f"], "g": GEN}
+    out = by_key(check_targets(models, [*rows, row("g", "pytorch", 500)]))
+    assert out[("gendistiller_vs_teacher", 1)]["models"] == ["g", "t"]
+    assert out[("fast_vs_teacher", 1)]["models"] == ["f", "t"]
 
 
 def test_docs_show_the_one_targets_table():

@@ -19,16 +19,7 @@ def test_shape_and_heads(waves):
     assert model.parameter_count(training=True) - model.parameter_count() == heads > 0
 
 
-def test_padding_invariance(waves):
-    model = build_student("distilhubert-tiny").eval()
-    x, lengths = waves
-    with torch.no_grad():
-        batch = model(x, lengths)
-        for i, n in enumerate(lengths.tolist()):
-            alone = model(x[i : i + 1, :n])
-            t = int(batch.lengths[i])
-            for b, a in zip(batch.hidden_states, alone.hidden_states, strict=True):
-                torch.testing.assert_close(b[i, :t], a[0], rtol=1e-4, atol=1e-4)
+# Padding invariance, for every front-end: tests/students/test_frontend.py.
 
 
 def test_init_from_hubert_teacher_reproduces_its_first_layers(waves):
@@ -69,3 +60,21 @@ def test_gendistiller_init_uses_teacher_blocks(tiny_teacher):
     torch.testing.assert_close(student.generator.blocks[0].attention.q_proj.weight, q0)
     torch.testing.assert_close(student.generator.blocks[1].attention.q_proj.weight, q1)
     assert "frontend.feature_extractor.conv_layers.0.conv.weight" in copied
+
+
+@pytest.mark.parametrize("name", ["gendistiller-fast", "distilhubert-fast"])
+def test_a_fast_student_takes_all_but_its_light_front_end_from_the_teacher(name):
+    from gendistiller.students.presets import scaled_to_teacher
+
+    longer = {**TINY_TEACHER, "num_conv_pos_embeddings": 64}  # than the preset's 32 taps
+    teacher = Teacher.from_config(HubertConfig(**longer), seed=3)
+    student = build_student(scaled_to_teacher(name, teacher.model.config))
+    copied = student.init_from_teacher(teacher)
+    assert not any(k.startswith("frontend.feature_extractor.") for k in copied)
+    assert "frontend.feature_projection.projection.weight" in copied
+    # A shorter positional convolution takes the teacher's centre taps.
+    ours = student.frontend.pos_conv_embed.conv.weight
+    theirs = teacher.model.encoder.pos_conv_embed.conv.weight
+    k, big = ours.shape[-1], theirs.shape[-1]
+    assert k < big
+    torch.testing.assert_close(ours, theirs[..., big // 2 - k // 2 : big // 2 - k // 2 + k])

@@ -91,15 +91,4 @@ def test_history_all_attends_to_earlier_layers(waves):
     assert not torch.allclose(a.predictions[2], b.predictions[2], atol=1e-4)
 
 
-@pytest.mark.parametrize("history", ["previous", "all"])
-def test_padding_invariance(history, waves):
-    model = _student(history=history, target_layers=[1, 2, 3]).eval()
-    x, lengths = waves
-    with torch.no_grad():
-        batch = model(x, lengths)
-        for i, n in enumerate(lengths.tolist()):
-            alone = model(x[i : i + 1, :n])
-            t = int(batch.lengths[i])
-            assert alone.hidden_states[0].shape[1] == t
-            for b, a in zip(batch.hidden_states, alone.hidden_states, strict=True):
-                torch.testing.assert_close(b[i, :t], a[0], rtol=1e-4, atol=1e-4)
+# Padding invariance, for every history mode and front-end: tests/students/test_frontend.py.

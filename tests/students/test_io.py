@@ -9,8 +9,15 @@ import gendistiller
 from gendistiller.errors import CheckpointError
 from gendistiller.students import build_student, load_student
 
+PRESETS = [
+    "gendistiller-tiny",
+    "distilhubert-tiny",
+    "gendistiller-fast-tiny",
+    "distilhubert-fast-tiny",
+]
 
-@pytest.mark.parametrize("preset", ["gendistiller-tiny", "distilhubert-tiny"])
+
+@pytest.mark.parametrize("preset", PRESETS)
 def test_round_trip_is_bit_exact(preset, tmp_path, waves):
     torch.manual_seed(0)
     model = (
@@ -41,11 +48,13 @@ def test_three_lines_of_python(tmp_path, waves):
     assert out.lengths.tolist() == ((waves[1] - 400) // 320 + 1).tolist() == [49, 34, 19]
 
 
-def test_automodel_loads_a_saved_student(tmp_path):
-    model = build_student("gendistiller-tiny")
+@pytest.mark.parametrize("preset", ["gendistiller-tiny", "gendistiller-fast-tiny"])
+def test_automodel_loads_a_saved_student(preset, tmp_path):
+    model = build_student(preset)
     model.save_pretrained(tmp_path)
     auto = AutoModel.from_pretrained(tmp_path)
     assert type(auto).__name__ == "GenDistillerModel"
+    # Every tensor, the filterbank's fixed ones and the merged-frame maps included.
     for a, b in zip(model.state_dict().values(), auto.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 

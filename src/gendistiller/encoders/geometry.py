@@ -1,10 +1,13 @@
 """Frame geometry: which waveform samples each output frame of an encoder sees.
 
 Every encoder here starts with a stack of unpadded 1-D convolutions (wav2vec 2.0's
-waveform front-end, or whatever a light front-end declares in its config). The stack's
-kernels and strides fix everything downstream code needs: samples per frame, the samples
-one frame sees, and how many frames an input of ``n`` samples gives. They are derived here,
-once, from the front-end's own description (:meth:`FrameGeometry.from_config`).
+waveform front-end), or with something that frames the waveform the same way: a student's
+log-mel front-end cuts it into windows of ``fbank_window`` samples every ``fbank_hop``
+and stacks ``stride / fbank_hop`` of them into one frame, which is a two-layer stack
+(window, hop), (stack, stack). The stack's kernels and strides fix everything downstream
+code needs: samples per frame, the samples one frame sees, and how many frames an input
+of ``n`` samples gives. They are derived here, once, from the front-end's own description
+(:meth:`FrameGeometry.from_config`).
 """
 
 from __future__ import annotations
@@ -47,8 +50,28 @@ class FrameGeometry:
     @classmethod
     def from_config(cls, config: Any) -> FrameGeometry:
         """From a config's ``conv_kernel`` and ``conv_stride`` (transformers' speech SSL
-        configs and the students' alike)."""
-        return cls(tuple(config.conv_kernel), tuple(config.conv_stride))
+        configs and the students' alike), or, for a student with ``frontend: fbank``, from
+        its ``fbank_window`` and ``fbank_hop``, stacked to the conv stack's stride."""
+        conv = cls(tuple(config.conv_kernel), tuple(config.conv_stride))
+        if getattr(config, "frontend", "conv") != "fbank":
+            return conv
+        return cls.framed(config.fbank_window, config.fbank_hop, conv.stride)
+
+    @classmethod
+    def framed(cls, window: int, hop: int, stride: int) -> FrameGeometry:
+        """Windows of ``window`` samples every ``hop``, ``stride // hop`` of them stacked
+        into one frame (``hop`` must divide ``stride``)."""
+        if hop < 1 or stride % hop:
+            raise ValueError(f"hop {hop} does not divide the frame stride {stride}")
+        stack = stride // hop
+        if stack == 1:
+            return cls((window,), (hop,))
+        return cls((window, stack), (hop, stack))
+
+    @property
+    def first(self) -> FrameGeometry:
+        """The first layer alone (a log-mel front-end's windows before stacking)."""
+        return FrameGeometry(self.kernels[:1], self.strides[:1])
 
     @classmethod
     def single(cls, receptive_field: int, stride: int) -> FrameGeometry:

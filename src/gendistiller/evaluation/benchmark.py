@@ -1,8 +1,9 @@
 """``gendistiller benchmark``: parameters, MACs, latency per runtime and thread count, RTF,
 peak memory, side by side, with every time's ratio to the teacher's PyTorch fp32 time.
 
-Default models: the two 768-d student presets and a WavLM Base+ shaped teacher with
-random weights (cost does not depend on the weights)::
+Default models: the four 768-d student presets (the paper's two and their fast
+versions) and a WavLM Base+ shaped teacher with random weights (cost does not depend on
+the weights)::
 
     gendistiller benchmark --threads 1,2 --runtimes pytorch,onnx,onnx-int8 --out bench/
     gendistiller benchmark teacher=microsoft/wavlm-base-plus student=runs/x/student
@@ -35,6 +36,8 @@ DEFAULT_MODELS = (
     "teacher=random:wavlm",
     "gendistiller=gendistiller-base",
     "distilhubert=distilhubert-base",
+    "gendistiller-fast=gendistiller-fast",
+    "distilhubert-fast=distilhubert-fast",
 )
 
 

@@ -55,6 +55,7 @@ class ModelCost:
     kind: str  # student | teacher
     architecture: str
     model_type: str
+    frontend: str  # a student's front-end ("conv", "fbank"); "" for other encoders
     parameters: int
     hidden_states: int
     hidden_size: int
@@ -99,6 +100,7 @@ def _static_cost(name: str, model: Any, seconds: Sequence[float]) -> ModelCost:
         kind=STUDENT if getattr(enc, "kind", TEACHER) == STUDENT else TEACHER,
         architecture=type(getattr(enc, "model", enc)).__name__,
         model_type=str(getattr(config, "model_type", "")),
+        frontend=str(getattr(config, "frontend", "")),
         parameters=parameter_count(enc),
         hidden_states=int(enc.num_hidden_states),
         hidden_size=int(enc.hidden_size),

@@ -4,7 +4,9 @@ Attention costs grow with the square of the input length, so hours of audio cann
 through a model in one pass. :func:`extract` cuts the frame axis into chunks of
 ``chunk_seconds``, runs each with ``context_seconds`` of audio on either side, and keeps
 only the chunk's own frames. Chunks start on multiples of the 320-sample stride, so frame
-``t`` of the result is frame ``t`` of a whole-input pass. Away from chunk borders (by more
+``t`` of the result is frame ``t`` of a whole-input pass (and, for a student that merges
+``transformer_stride`` frames inside, on multiples of that many frames, so that it merges
+the same frames in both). Away from chunk borders (by more
 than the context) the two agree closely; they cannot agree exactly, because attention and
 the first layer's normalisation see the whole input in one pass and a chunk with its
 context in the other (``docs/export.md`` gives measured differences).
@@ -49,14 +51,21 @@ class Chunk:
 
 
 def plan_chunks(
-    num_samples: int, geometry: FrameGeometry, chunk_frames: int, context_frames: int
+    num_samples: int,
+    geometry: FrameGeometry,
+    chunk_frames: int,
+    context_frames: int,
+    align: int = 1,
 ) -> list[Chunk]:
-    """Cut ``num_samples`` samples into chunks of ``chunk_frames`` frames plus context."""
+    """Cut ``num_samples`` samples into chunks of ``chunk_frames`` frames plus context,
+    every chunk and its context starting on a multiple of ``align`` frames."""
     total = geometry.num_frames(num_samples)
+    chunk_frames = -(-chunk_frames // align) * align
     chunks = []
     for first in range(0, total, chunk_frames):
         last = min(total, first + chunk_frames)
-        lo, hi = max(0, first - context_frames), min(total, last + context_frames)
+        lo = max(0, first - context_frames) // align * align
+        hi = min(total, last + context_frames)
         chunks.append(Chunk(first, last, lo * geometry.stride, geometry.num_samples(hi)))
     return chunks
 
@@ -128,7 +137,11 @@ class ChunkedStates:
             )
         chunk_frames = max(1, round(chunk_seconds * SAMPLE_RATE / self.stride))
         context_frames = math.ceil(context_seconds * SAMPLE_RATE / self.stride)
-        self.chunks = plan_chunks(self.source.num_samples, geometry, chunk_frames, context_frames)
+        # A student merging frames inside (transformer_stride) must merge the same ones.
+        align = int(getattr(self.model.config, "transformer_stride", 1) or 1)
+        self.chunks = plan_chunks(
+            self.source.num_samples, geometry, chunk_frames, context_frames, align
+        )
         self.num_frames = self.chunks[-1].last
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:

@@ -6,7 +6,10 @@ convolutional waveform encoder holds a quarter of a GenDistiller student's weigh
 positional convolution another quarter, and the encoder does most of the arithmetic, so
 leaving convolutions in float keeps the file at two thirds of fp32 size and most of the
 time. The first convolution, which reads the raw waveform (a few thousand weights), stays
-in float: 8-bit waveforms lose more than 8-bit features. Unsigned weights (U8U8) measured
+in float: 8-bit waveforms lose more than 8-bit features. So does the signal processing of
+a log-mel front-end, every product that feeds a ``Log`` (the DFT convolution and the mel
+filterbank): a power spectrum spans ten orders of magnitude, which one 8-bit scale per
+tensor cannot hold, and those products are a few MACs per sample anyway. Unsigned weights (U8U8) measured
 faster than signed ones on AVX2 CPUs without VNNI (see docs/export.md); ``weight_type=
 "int8"`` is the better choice on CPUs with VNNI. The quantiser's pre-processing folds
 constant subgraphs (transposed linear weights) first, so every weight is visible to it.
@@ -54,7 +57,7 @@ def quantize_onnx(
             weight_type=QuantType.QUInt8 if weight_type == "uint8" else QuantType.QInt8,
             per_channel=per_channel,
             op_types_to_quantize=ops,
-            nodes_to_exclude=_waveform_convs(model),
+            nodes_to_exclude=sorted(set(_waveform_convs(model)) | set(_before_log(model))),
         )
     _copy_metadata(src, dst, {"quantization": f"dynamic {weight_type} ({', '.join(ops)})"})
     return dst
@@ -70,6 +73,21 @@ def _waveform_convs(model) -> list[str]:
             if len(shape) >= 2 and shape[1] == 1 and _group(node) == 1:
                 names.append(node.name)
     return names
+
+
+def _before_log(model) -> list[str]:
+    """Names of the nodes a ``Log`` node depends on (none in a conv front-end's graph)."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+    todo = [node for node in model.graph.node if node.op_type == "Log"]
+    seen: dict[str, object] = {}
+    while todo:
+        node = todo.pop()
+        for name in node.input:
+            parent = producer.get(name)
+            if parent is not None and parent.name not in seen:
+                seen[parent.name] = parent
+                todo.append(parent)
+    return sorted(seen)
 
 
 def _group(node) -> int:

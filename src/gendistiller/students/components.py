@@ -1,4 +1,4 @@
-"""Building blocks shared by both students.
+"""Building blocks shared by both students (the front-ends are assembled in :mod:`.frontend`).
 
 Parameter names follow transformers' HuBERT/WavLM modules (``conv_layers.0.layer_norm``,
 ``attention.q_proj``, ``feed_forward.intermediate_dense``, ...) so that weights copy
@@ -49,7 +49,10 @@ class MaskedGroupNorm(nn.GroupNorm):
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:  # type: ignore[override]
         if mask is None:
-            return super().forward(x)
+            if x.shape[-1] > 1:
+                return super().forward(x)
+            # torch's group norm refuses one step; the masked formula gives its zero variance.
+            mask = torch.ones(x.shape[0], x.shape[-1], dtype=torch.bool, device=x.device)
         if self.num_groups != self.num_channels:
             raise NotImplementedError("masked group norm supports one group per channel")
         m = mask[:, None, :].to(x.dtype)
@@ -90,6 +93,7 @@ class ConvFeatureExtractor(nn.Module):
     ):
         super().__init__()
         self.geometry = FrameGeometry(tuple(conv_kernel), tuple(conv_stride))
+        self.output_dim = int(conv_dim[-1])
         dims = [1, *conv_dim]
         self.conv_layers = nn.ModuleList(
             ConvLayer(
@@ -222,42 +226,3 @@ class TransformerLayer(nn.Module):
     ) -> Tensor:
         x = self.layer_norm(x + self.dropout(self.attention(x, memory, key_mask)))
         return self.final_layer_norm(x + self.feed_forward(x))
-
-
-class FrontEnd(nn.Module):
-    """Waveform -> first hidden state: conv encoder, projection, positional conv, LayerNorm.
-
-    Its output is hidden state 0 of both students, like ``hidden_states[0]`` of a HuBERT.
-    """
-
-    def __init__(self, config) -> None:
-        super().__init__()
-        self.feature_grad_mult = float(config.feature_grad_mult)
-        self.feature_extractor = ConvFeatureExtractor(
-            config.conv_dim, config.conv_kernel, config.conv_stride, config.conv_bias
-        )
-        self.feature_projection = FeatureProjection(
-            config.conv_dim[-1],
-            config.hidden_size,
-            config.feature_layer_norm,
-            config.feat_proj_dropout,
-            config.layer_norm_eps,
-        )
-        self.pos_conv_embed = PositionalConvEmbedding(
-            config.hidden_size, config.num_conv_pos_embeddings, config.num_conv_pos_embedding_groups
-        )
-        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout)
-
-    def forward(self, waveforms: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        """Returns ``(x0 [B, T, D], frame lengths [B], valid mask [B, T])``. Without
-        ``lengths`` every sample is valid, and the plain (faster) group norm is used."""
-        feats = self.feature_extractor(waveforms, lengths)
-        feats = scale_grad(feats, self.feature_grad_mult).transpose(1, 2)
-        if lengths is None:
-            lengths = torch.full((waveforms.shape[0],), waveforms.shape[1], device=waveforms.device)
-        frames = self.feature_extractor.output_lengths(lengths)
-        mask = lengths_to_mask(frames, feats.shape[1])
-        x = self.feature_projection(feats) * mask[..., None].to(feats.dtype)
-        x = self.dropout(self.layer_norm(x + self.pos_conv_embed(x)))
-        return x, frames, mask

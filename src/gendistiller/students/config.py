@@ -12,34 +12,54 @@ from __future__ import annotations
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+from gendistiller.encoders.geometry import FrameGeometry
 from gendistiller.errors import ConfigError
 
 #: Bumped when the saved layout changes incompatibly; checked by ``load_student``.
 FORMAT_VERSION = 1
 
 HISTORY_MODES = ("previous", "all")
+#: ``conv``: the paper's waveform CNN; ``fbank``: log-mel filterbanks computed in the model
+#: and a small frame-level convolution (docs/method.md, "Fast students").
+FRONTENDS = ("conv", "fbank")
 
 
 @strict(accept_kwargs=True)
 class StudentConfig(PreTrainedConfig):
-    """Fields shared by both students: the waveform front-end and the transformer width."""
+    """Fields shared by both students: the front-end and the transformer width."""
 
     gendistiller_format: int = FORMAT_VERSION
-    # Waveform encoder (wav2vec 2.0 / HuBERT "group" mode).
+    # Which front-end turns the waveform into frames (FRONTENDS). The conv_* fields also
+    # fix the frames every front-end must give: the teacher's (stride 320, 400 samples).
+    frontend: str = "conv"
+    # Waveform encoder (wav2vec 2.0 / HuBERT "group" mode), frontend "conv".
     conv_dim: list[int] | tuple[int, ...] = (512, 512, 512, 512, 512, 512, 512)
     conv_kernel: list[int] | tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
     conv_stride: list[int] | tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
     conv_bias: bool = False
     # DistilHuBERT has no LayerNorm on the CNN output (HuBERT does); kept as an option.
     feature_layer_norm: bool = False
-    # Gradient flowing into the CNN is scaled by this (DistilHuBERT: 0.1).
+    # Gradient flowing into the front-end is scaled by this (DistilHuBERT: 0.1).
     feature_grad_mult: float = 0.1
+    # Log-mel front-end, frontend "fbank": num_mel_bins bands of a window of fbank_window
+    # samples every fbank_hop; 320 / fbank_hop windows make one frame (window + 320 - hop
+    # must be the conv stack's 400 samples), then one convolution per fbank_conv_dim entry
+    # (the first over those windows, the others per frame), the last width feeding the
+    # projection (the teacher's CNN width, so that its projection fits).
+    num_mel_bins: int = 80
+    fbank_window: int = 240
+    fbank_hop: int = 160
+    fbank_conv_dim: list[int] | tuple[int, ...] = (512, 512)
     hidden_size: int = 768
     num_attention_heads: int = 12
     intermediate_size: int = 3072
     hidden_act: str = "gelu"
+    # Positional convolution taps (0: none) and groups.
     num_conv_pos_embeddings: int = 128
     num_conv_pos_embedding_groups: int = 16
+    # Frames merged into one inside the transformer (1: 20 ms, the paper; 2: 40 ms); the
+    # hidden states are upsampled back to one per 20 ms frame.
+    transformer_stride: int = 1
     hidden_dropout: float = 0.1
     attention_dropout: float = 0.1
     activation_dropout: float = 0.1
@@ -52,6 +72,7 @@ class StudentConfig(PreTrainedConfig):
         self.conv_dim = list(self.conv_dim)
         self.conv_kernel = list(self.conv_kernel)
         self.conv_stride = list(self.conv_stride)
+        self.fbank_conv_dim = list(self.fbank_conv_dim)
         self.target_layers = list(self.target_layers)
         super().__post_init__(**kwargs)
 
@@ -66,14 +87,19 @@ def validate_common(cfg: StudentConfig) -> None:
             f"conv_dim, conv_kernel and conv_stride must have one equal, non-zero length; got "
             f"{len(cfg.conv_dim)}, {len(cfg.conv_kernel)}, {len(cfg.conv_stride)}"
         )
-    _positive(
-        cfg, "hidden_size", "num_attention_heads", "intermediate_size", "num_conv_pos_embeddings"
-    )
+    _positive(cfg, "hidden_size", "num_attention_heads", "intermediate_size", "transformer_stride")
+    if cfg.frontend not in FRONTENDS:
+        raise ConfigError(f"frontend must be one of {FRONTENDS}, got {cfg.frontend!r}")
+    if cfg.frontend == "fbank":
+        validate_fbank(cfg)
+    pos = cfg.num_conv_pos_embeddings
+    if isinstance(pos, bool) or not isinstance(pos, int) or pos < 0:
+        raise ConfigError(f"num_conv_pos_embeddings must be an integer >= 0 (0: none), got {pos}")
     if cfg.hidden_size % cfg.num_attention_heads:
         raise ConfigError(
             f"hidden_size ({cfg.hidden_size}) must be divisible by num_attention_heads ({cfg.num_attention_heads})"
         )
-    if cfg.hidden_size % cfg.num_conv_pos_embedding_groups:
+    if pos and cfg.hidden_size % cfg.num_conv_pos_embedding_groups:
         raise ConfigError(
             f"hidden_size ({cfg.hidden_size}) must be divisible by num_conv_pos_embedding_groups "
             f"({cfg.num_conv_pos_embedding_groups})"
@@ -92,6 +118,27 @@ def validate_common(cfg: StudentConfig) -> None:
         )
     if cfg.hidden_act not in ("gelu", "relu", "gelu_new"):
         raise ConfigError(f"hidden_act must be gelu, relu or gelu_new, got {cfg.hidden_act!r}")
+
+
+def validate_fbank(cfg: StudentConfig) -> None:
+    """The log-mel front-end must frame the waveform exactly like the conv stack does, so
+    that student frames stay aligned with the teacher's (the loss compares frame t to t)."""
+    _positive(cfg, "num_mel_bins", "fbank_window", "fbank_hop")
+    dims = list(cfg.fbank_conv_dim)
+    if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
+        raise ConfigError(f"fbank_conv_dim must be a non-empty list of positive widths, got {dims}")
+    conv = FrameGeometry(tuple(cfg.conv_kernel), tuple(cfg.conv_stride))
+    if conv.stride % cfg.fbank_hop:
+        raise ConfigError(
+            f"fbank_hop ({cfg.fbank_hop}) must divide the frame stride ({conv.stride} samples)"
+        )
+    field = FrameGeometry.from_config(cfg).receptive_field
+    if field != conv.receptive_field:
+        raise ConfigError(
+            f"fbank_window ({cfg.fbank_window}) with fbank_hop ({cfg.fbank_hop}) gives frames of "
+            f"{field} samples, the teacher's are {conv.receptive_field}: fbank_window must be "
+            f"{conv.receptive_field - conv.stride + cfg.fbank_hop}"
+        )
 
 
 @strict(accept_kwargs=True)

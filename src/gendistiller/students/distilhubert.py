@@ -2,8 +2,10 @@
 
 Front-end, a LayerNorm, two post-LN transformer layers, then training-only
 "expand-last" prediction heads: ``Linear(D, D*N) -> GELU -> N x Linear(D, D)``, one per
-target teacher layer. Without the heads the layout is exactly a 2-layer ``HubertModel``
-(``feat_proj_layer_norm=False``), which is how :mod:`gendistiller.export` ships it.
+target teacher layer. Without the heads the paper's layout is exactly a 2-layer
+``HubertModel`` (``feat_proj_layer_norm=False``), which is how :mod:`gendistiller.export`
+ships it; with a light front-end, no positional convolution or merged frames inside
+(``distilhubert-fast``) it ships with its code, like GenDistiller.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class DistilHuBERTModel(StudentModel):
     config_class = DistilHuBERTConfig
     _no_split_modules = ["TransformerLayer"]
     training_only_prefixes = ("prediction_heads.",)
-    #: Without its heads it is a shallow HuBERT: shipped as a plain ``HubertModel``.
+    #: Without its heads the paper's layout is a shallow HuBERT: shipped as a plain
+    #: ``HubertModel``. A student that is not (see ``__init__``) ships with its code.
     export_kind = "hubert"
 
     def __init__(self, config: DistilHuBERTConfig):
@@ -52,6 +55,9 @@ class DistilHuBERTModel(StudentModel):
             for _ in range(config.num_hidden_layers)
         )
         self.prediction_heads = ExpandLastHeads(config.hidden_size, len(config.target_layers))
+        hubert = config.frontend == "conv" and config.num_conv_pos_embeddings > 0
+        if not (hubert and config.transformer_stride == 1):  # light front-end, no pos conv...
+            self.export_kind = "remote_code"
         self.post_init()
 
     @property
@@ -73,9 +79,11 @@ class DistilHuBERTModel(StudentModel):
         teacher_states: list[Tensor] | None = None,
     ) -> EncoderOutput:
         """``teacher_states`` is accepted for a uniform interface and ignored."""
-        x, frames, mask = self._front(waveforms, lengths)
-        states = [x]
+        x0, frames, mask, padded = self._front(waveforms, lengths)
+        x, body_mask = self._down(x0, frames, mask)
+        layers = []
         for layer in self.layers:
-            x = layer(x, mask)
-            states.append(x)
-        return self._output(states, frames, self.prediction_heads(x), lengths is not None)
+            x = layer(x, body_mask)
+            layers.append(x)
+        states = [x0, *self._up(layers, x0.shape[1])]
+        return self._output(states, frames, self.prediction_heads(states[-1]), padded)

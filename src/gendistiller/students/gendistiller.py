@@ -128,9 +128,12 @@ class GenDistillerModel(StudentModel):
     ) -> EncoderOutput:
         """``teacher_states`` (the teacher's full hidden-state list) is used only for
         teacher forcing while training; inference never needs it."""
-        x0, frames, mask = self._front(waveforms, lengths)
+        x0, frames, mask, padded = self._front(waveforms, lengths)
         teacher_inputs = None
         if teacher_states is not None and self.training and self.config.teacher_forcing_ratio > 0:
             teacher_inputs = [teacher_states[layer] for layer in self.config.target_layers[:-1]]
-        generated = self.generator(x0, mask, teacher_inputs)
-        return self._output([x0, *generated], frames, generated, lengths is not None)
+            if self.frame_rate is not None:  # the generator runs on merged frames
+                teacher_inputs = [self.frame_rate.pool(t, mask) for t in teacher_inputs]
+        x, body_mask = self._down(x0, frames, mask)
+        generated = self._up(self.generator(x, body_mask, teacher_inputs), x0.shape[1])
+        return self._output([x0, *generated], frames, generated, padded)

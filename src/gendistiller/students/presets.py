@@ -1,8 +1,10 @@
 """Named student configurations and the one factory that builds a config from a name.
 
 ``*-base`` presets are the paper sizes for a 768-d, 12-layer teacher (WavLM Base+,
-HuBERT Base); ``*-tiny`` presets pair with the tiny random teachers used by the tests
-and the ``tiny`` recipe.
+HuBERT Base); ``*-fast`` presets are the same bodies on the light front-end (log-mels,
+a 32-tap positional convolution, 40 ms frames inside the transformer: docs/method.md,
+"Fast students"), one for each student so that the comparison stays fair; ``*-tiny``
+presets pair with the tiny random teachers used by the tests and the ``tiny`` recipe.
 """
 
 from __future__ import annotations
@@ -26,11 +28,26 @@ TINY = dict(
     target_layers=(1, 2),
 )
 
+# The light front-end and its cheaper body (docs/method.md gives each switch's cost). The
+# front-end starts from random weights, so its gradient is not scaled down.
+FAST = dict(
+    frontend="fbank",
+    feature_grad_mult=1.0,
+    num_conv_pos_embeddings=32,
+    transformer_stride=2,
+)
+# The same at the tiny teachers' width (a 32-d CNN output, 16 positional taps / 4).
+FAST_TINY = {**TINY, **FAST, "fbank_conv_dim": (32, 32), "num_conv_pos_embeddings": 4}
+
 PRESETS: dict[str, tuple[type[StudentConfig], dict[str, Any]]] = {
     "gendistiller-base": (GenDistillerConfig, {}),
     "distilhubert-base": (DistilHuBERTConfig, {}),
+    "gendistiller-fast": (GenDistillerConfig, FAST),
+    "distilhubert-fast": (DistilHuBERTConfig, FAST),
     "gendistiller-tiny": (GenDistillerConfig, TINY),
     "distilhubert-tiny": (DistilHuBERTConfig, TINY),
+    "gendistiller-fast-tiny": (GenDistillerConfig, FAST_TINY),
+    "distilhubert-fast-tiny": (DistilHuBERTConfig, FAST_TINY),
 }
 
 
@@ -86,6 +103,10 @@ _SHAPE_KEYS = (
 )
 
 
+#: Design choices of a preset that scaling keeps (at most the teacher's value).
+_KEPT = ("num_conv_pos_embeddings",)
+
+
 def thirds(num_layers: int) -> list[int]:
     """The paper's target layers, 4, 8, 12 of 12, as the same fractions of any depth."""
     layers = sorted({max(1, round(num_layers * k / 3)) for k in (1, 2, 3)})
@@ -99,10 +120,22 @@ def scaled_to_teacher(name: str, teacher_config: Any, **overrides: Any) -> Stude
     positional convolution (so it can be initialised from the teacher); it targets the
     teacher layers at one, two and three thirds of its depth (4, 8, 12 of 12); GenDistiller
     keeps one shared block, DistilHuBERT two layers and three heads. For a 768-d, 12-layer
-    teacher this gives exactly the ``*-base`` presets.
+    teacher this gives exactly the ``*-base`` and ``*-fast`` presets. A preset that sets
+    its own positional kernel keeps it unless the teacher's is shorter (the teacher's
+    centre taps initialise it), and a
+    log-mel front-end's widths become the teacher's CNN width (so that the teacher's
+    projection fits it).
     """
+    own = PRESETS[name][1] if name in PRESETS else {}
     shape = {
         key: getattr(teacher_config, key) for key in _SHAPE_KEYS if hasattr(teacher_config, key)
     }
+    for key in _KEPT:
+        if key in own and key in shape:
+            shape[key] = min(own[key], shape[key])
     shape["target_layers"] = thirds(int(teacher_config.num_hidden_layers))
+    unscaled = get_preset(name, **overrides)
+    if unscaled.frontend == "fbank" and hasattr(teacher_config, "conv_dim"):
+        width = int(list(teacher_config.conv_dim)[-1])
+        shape["fbank_conv_dim"] = [width] * len(unscaled.fbank_conv_dim)
     return get_preset(name, **{**shape, **overrides})

@@ -2,7 +2,9 @@
 
 One table serves both directions: initialising a student from its teacher (as DistilHuBERT
 does) and exporting the baseline as a plain ``HubertModel`` checkpoint. Each student class
-extends the front-end's table with its own blocks (``teacher_prefix_pairs``).
+extends the front-end's table with its own blocks (``teacher_prefix_pairs``); a light
+front-end's feature extractor has no counterpart and is left out, and a positional
+convolution shorter than the teacher's takes its centre taps (:func:`centre_taps`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from torch import Tensor
 
 from gendistiller.errors import TeacherError
 
+#: The waveform CNN's prefix: only the ``conv`` front-end has a teacher counterpart.
+FRONTEND_FEATURES = "frontend.feature_extractor."
+POS_CONV = "frontend.pos_conv_embed."
 #: student prefix -> transformers base-model prefix, for the shared front-end.
 FRONTEND_PREFIXES: dict[str, str] = {
-    "frontend.feature_extractor.": "feature_extractor.",
+    FRONTEND_FEATURES: "feature_extractor.",
     "frontend.feature_projection.": "feature_projection.",
-    "frontend.pos_conv_embed.": "encoder.pos_conv_embed.",
+    POS_CONV: "encoder.pos_conv_embed.",
     "frontend.layer_norm.": "encoder.layer_norm.",
 }
 
@@ -32,6 +37,21 @@ def rename(key: str, pairs: list[tuple[str, str]]) -> str | None:
 def map_state_dict(state: dict[str, Tensor], pairs: list[tuple[str, str]]) -> dict[str, Tensor]:
     """Rename ``state``'s keys by prefix pairs ``(from, to)``; keys under no prefix are dropped."""
     return {new: value for key, value in state.items() if (new := rename(key, pairs)) is not None}
+
+
+def centre_taps(key: str, mine: Tensor, theirs: Tensor) -> Tensor:
+    """The teacher's tensor, or, for a positional convolution with fewer taps than the
+    teacher's (the fast presets': 32 of 128), its centre taps: the student's conv then
+    computes the teacher's restricted to the nearest frames (weight norm is per tap, so
+    both of its tensors crop alike)."""
+    if (
+        not key.startswith(POS_CONV)
+        or mine.shape[:-1] != theirs.shape[:-1]
+        or mine.shape[-1] >= theirs.shape[-1]
+    ):
+        return theirs
+    start = theirs.shape[-1] // 2 - mine.shape[-1] // 2
+    return theirs[..., start : start + mine.shape[-1]]
 
 
 @torch.no_grad()
@@ -71,7 +91,7 @@ def init_from_teacher(student, teacher, pairs: list[tuple[str, str]]) -> list[st
             raise TeacherError(
                 f"cannot initialise the student from {name!r}: the teacher has no {tkey}"
             )
-        tvalue = teacher_state[tkey]
+        tvalue = centre_taps(skey, svalue, teacher_state[tkey])
         if tvalue.shape != svalue.shape:
             raise TeacherError(
                 f"cannot initialise the student from {name!r}: {skey} has shape {tuple(svalue.shape)} but "
