@@ -75,6 +75,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("one shared block is at least as good as one block per step", DEFAULT, "per-step-weights", ALL, NO_WORSE),
     Claim("initialising GenDistiller from the teacher helps", DEFAULT, "gendistiller-random-init", ALL),
     Claim("initialising DistilHuBERT from the teacher helps", BASELINE, "distilhubert-random-init", ALL),
+    # ours: the fast students (issue: fast students) must not lose quality
+    Claim("the fast GenDistiller is at least as good as the paper's", "gendistiller-fast", DEFAULT, ALL, NO_WORSE),
+    Claim("on the light front-end too, GenDistiller beats the baseline on most tasks", "gendistiller-fast", "distilhubert-fast", PROBES),
 )  # fmt: skip
 
 

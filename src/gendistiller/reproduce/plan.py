@@ -32,6 +32,7 @@ DEFAULT = "gendistiller"
 
 FULL, SHORT, BRIEF_BUDGET = "full", "short", "brief"
 BRIEF = "gendistiller-brief"
+FAST = "gendistiller-fast"
 
 
 class Variant(ConfigModel):
@@ -64,6 +65,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(name="per-step-weights", preset=_GEN, description="one block per generation step instead of one shared", student={**_TF, "shared_weights": False}),
     Variant(name="gendistiller-random-init", preset=_GEN, description="GenDistiller from random weights", student=_TF, init_from_teacher=False),
     Variant(name="distilhubert-random-init", preset="distilhubert-base", description="DistilHuBERT from random weights", init_from_teacher=False),
+    Variant(name=FAST, preset="gendistiller-fast", description="GenDistiller on the light log-mel front-end (docs/method.md, fast students)", student=_TF, budget=FULL),
+    Variant(name="distilhubert-fast", preset="distilhubert-fast", description="DistilHuBERT on the same light front-end", budget=FULL),
     Variant(name=BRIEF, preset=_GEN, description="GenDistiller distilled briefly: what a task gives a student near its initialisation", student=_TF, budget=BRIEF_BUDGET),
 )  # fmt: skip
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
