@@ -186,12 +186,8 @@ def test_probe_learns_easy_task_clearly_above_chance(store_and_data, task):
 def test_several_probe_seeds_average_their_item_scores(store_and_data, task):
     store, data = store_and_data
     recipe = TASKS[task].recipe.with_overrides(steps=60, eval_every=30)
-    single = [
-        train_probe(TASKS[task], data[task], store, recipe=recipe, seed=s) for s in (3, 4)
-    ]
-    pair = train_probe(
-        TASKS[task], data[task], store, recipe=replace(recipe, seeds=2), seed=3
-    )
+    single = [train_probe(TASKS[task], data[task], store, recipe=recipe, seed=s) for s in (3, 4)]
+    pair = train_probe(TASKS[task], data[task], store, recipe=replace(recipe, seeds=2), seed=3)
     assert [h["seed"] for h in pair.per_seed] == [3, 4]
     assert [h["test"] for h in pair.per_seed] == [r.test for r in single]
     mean_num = np.mean([r.items["num"] for r in single], axis=0)

@@ -93,7 +93,9 @@ def test_compare_matches_items_by_id_whatever_their_order():
 
 def test_compare_names_items_that_differ():
     a = [_items(["x", "y", "z"], [1, 0, 1])]
-    with pytest.raises(ValueError, match=r"model B seed 0 .* lacks 1 \('z'\) and has 1 others \('w'\)"):
+    with pytest.raises(
+        ValueError, match=r"model B seed 0 .* lacks 1 \('z'\) and has 1 others \('w'\)"
+    ):
         compare(a, [_items(["x", "y", "w"], [1, 1, 1])], lower_is_better=False)
     with pytest.raises(ValueError, match="model A seed 1"):
         compare([a[0], _items(["x", "y"], [1, 1])], a, lower_is_better=False)
