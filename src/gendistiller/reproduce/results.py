@@ -114,14 +114,15 @@ def task_check(teacher: Mapping | None, brief: Sequence[Mapping], twin: Mapping 
 
 def convergence(out: Path, by_variant: Mapping[str, list[dict]]) -> dict[str, dict]:
     """Loss curve and tail improvement of every headline run."""
-    from gendistiller.training.curves import loss_curve, tail_improvement
+    from gendistiller.training.curves import LOSS_LOG, loss_curve, tail_improvement
 
     runs = {}
     for results in by_variant.values():
         for r in results:
-            if r.get("budget") != FULL:
+            run_dir = out / RUNS / f"{r['variant']}-seed{r['seed']}"
+            if r.get("budget") != FULL or not (run_dir / LOSS_LOG).is_file():
                 continue
-            steps, losses = loss_curve(out / RUNS / f"{r['variant']}-seed{r['seed']}")
+            steps, losses = loss_curve(run_dir)
             if not losses:
                 continue
             tail = tail_improvement(losses)
