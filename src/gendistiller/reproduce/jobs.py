@@ -94,7 +94,7 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
     held_out = [r for r in corpus.records if r.split == "test"]
     random.Random(0).shuffle(held_out)  # the same utterances for every student
     chosen = held_out[: ctx.scale.fidelity_utterances]
-    fid = fidelity(student, _load_teacher(ctx.teacher), (corpus.load(r) for r in chosen),
+    fid = fidelity(student, teacher_upstream(ctx.teacher), (corpus.load(r) for r in chosen),
                    metric="cka", ids=[r.id for r in chosen])  # fmt: skip
     return {
         "variant": job.variant.name,
@@ -118,7 +118,7 @@ def evaluate_reference(ctx: Context, which: str) -> dict[str, Any]:
     its random-weight twin: the same architecture, never trained."""
     _setup(ctx)
     if which == TEACHER:
-        upstream, cache = _load_teacher(ctx.teacher), ctx.out / "teacher-features"
+        upstream, cache = teacher_upstream(ctx.teacher), ctx.out / "teacher-features"
     else:
         upstream, cache = _random_twin(ctx.teacher), None
     return {
@@ -129,15 +129,16 @@ def evaluate_reference(ctx: Context, which: str) -> dict[str, Any]:
     }
 
 
-def run_controls(ctx: Context) -> dict[str, Any]:
-    """The teacher against itself re-probed and against its degraded copies."""
+def run_controls(ctx: Context, teacher_results: dict | None = None) -> dict[str, Any]:
+    """The teacher against itself re-probed and against its degraded copies
+    (``teacher_results``: the teacher's own probe results, not recomputed)."""
     from gendistiller.evaluation.controls import run_controls as controls
 
     _setup(ctx)
     data, recipes = task_data(ctx)
-    return controls(_load_teacher(ctx.teacher), data, recipes=recipes,
+    return controls(teacher_upstream(ctx.teacher), data, recipes=recipes,
                     probe_seed=ctx.scale.probe_seed, cosines=ctx.scale.controls,
-                    cache_dir=ctx.out / "teacher-features")  # fmt: skip
+                    cache_dir=ctx.out / "teacher-features", teacher_results=teacher_results)  # fmt: skip
 
 
 def task_data(ctx: Context) -> tuple[dict, dict]:
@@ -187,7 +188,7 @@ def _load_corpus(root: Path):
 
 
 @functools.lru_cache(maxsize=2)
-def _load_teacher(spec: str):
+def teacher_upstream(spec: str):
     """One teacher per process: every job of a worker compares against the same one."""
     from gendistiller.evaluation.superb import load_upstream
 
@@ -199,7 +200,7 @@ def _random_twin(spec: str):
     from gendistiller.evaluation.superb import Upstream
     from gendistiller.teachers import Teacher
 
-    twin = Teacher.from_config(_load_teacher(spec).config, seed=0, name=RANDOM_TWIN)
+    twin = Teacher.from_config(teacher_upstream(spec).config, seed=0, name=RANDOM_TWIN)
     return Upstream(twin, name=RANDOM_TWIN)
 
 

@@ -73,7 +73,8 @@ def reproduce(
             write_json(path, work.evaluate_reference(ctx, name))
     if scale.controls and not (out / "controls.json").is_file():
         say(f"controls: the teacher re-probed and degraded to cosine {', '.join(map(str, scale.controls))}")
-        write_json(out / "controls.json", work.run_controls(ctx))
+        teacher_probes = json.loads((out / "teacher.json").read_text())["probes"]
+        write_json(out / "controls.json", work.run_controls(ctx, teacher_probes))
     efficiency_path = out / "efficiency.json"
     if not efficiency_path.is_file():
         say(f"timing the teacher and {len(variants)} students ({threads} thread(s))")
@@ -130,7 +131,7 @@ def time_variants(ctx: Context, variants: tuple[Variant, ...]) -> dict[str, Any]
     previous = torch.get_num_threads()
     torch.set_num_threads(ctx.threads)
     try:
-        upstreams = {"teacher": work._load_teacher(ctx.teacher)}
+        upstreams = {"teacher": work.teacher_upstream(ctx.teacher)}
         for v in variants:
             job = Job(v, ctx.scale.seeds_of(v)[0])
             upstreams[v.name] = load_upstream(ctx.run_dir(job) / STUDENT_DIR, name=v.name)
