@@ -4,15 +4,17 @@ For every task and recipe variant, the same cached features of one upstream (def
 the shipped ``embedded`` teacher) are probed with ``--repeats`` probe seeds; the spread
 of the test score over those seeds is the noise a comparison of two models inherits from
 the probe heads alone (their initialisation, batch order and dev-selected step). A
-variant is ``NAME`` or ``NAME:KEY=VALUE,...`` (probe recipe fields, applied to every
-task; a variant a task's head cannot take is skipped for it). A variant training
+variant is ``NAME`` or ``NAME:KEY=VALUE,...``: probe recipe fields for every task
+(``TASK.KEY`` for one), ``base=previous`` to start from the recipes before the noise-floor
+change, ``lr_scale`` / ``steps_scale`` to scale LR and steps; a variant a task's head
+cannot take is skipped for it. A variant training
 ``seeds=k`` heads per result is probed with disjoint seed groups (``k * i ... k * i + k
 - 1`` for repeat ``i``), so its repeats are independent. Prints a table and, with
 ``--json``, writes every score.
 
-    python benchmarks/probe_noise.py                                  # docs' figures
+    python benchmarks/probe_noise.py              # previous and current recipes (docs' table)
     python benchmarks/probe_noise.py --tasks ks --repeats 3 --variant standard \\
-        --variant avg3:seeds=3 --variant full:full_batch=true
+        --variant avg3:base=previous,seeds=3 --variant full:base=previous,full_batch=true
 """
 
 from __future__ import annotations
@@ -30,13 +32,16 @@ from gendistiller.evaluation.probes import TASKS, task_store, train_probe
 from gendistiller.io import cache_home, write_json
 from gendistiller.measure import machine_info
 
-DEFAULT_VARIANTS = (
-    "standard",
-    "avg3:seeds=3",
-    "full:full_batch=true",
-    "full-avg3:full_batch=true,seeds=3",
-    "lr/4-x2:lr_scale=0.25,steps_scale=2",
-)
+# The recipes before the noise-floor measurement (docs/evaluation.md, "Noise floor"), as
+# overrides of today's: the variant key ``base=previous`` starts from them.
+PREVIOUS = {
+    "pr": {"batch_size": 8},
+    "ks": {"full_batch": False},
+    "sid": {"lr": 2e-3, "steps": 1500, "eval_every": 100},
+    "ic": {"full_batch": False},
+    "asr": {},
+}
+DEFAULT_VARIANTS = ("previous:base=previous", "standard")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,15 +70,19 @@ def parse_variant(text: str) -> tuple[str, dict]:
     values: dict = {}
     for item in filter(None, rest.split(",")):
         key, _, raw = item.partition("=")
-        values[key] = json.loads(raw) if raw not in ("true", "false") else raw == "true"
+        values[key] = raw if key == "base" else json.loads(raw)
     return name, values
 
 
 def recipe_for(task: str, values: dict):
-    """The task's standard recipe with ``values``; ``lr_scale`` and ``steps_scale``
-    multiply its LR and its steps (and eval interval)."""
+    """The task's recipe with ``values``: ``base=previous`` starts from :data:`PREVIOUS`;
+    ``lr_scale`` and ``steps_scale`` multiply the LR and the steps (and eval interval);
+    ``TASK.KEY`` applies to that task only."""
+    values = {k: v for k, v in values.items() if "." not in k or k.startswith(f"{task}.")}
+    values = {k.split(".", 1)[-1]: v for k, v in values.items()}
     base = TASKS[task].recipe
-    values = dict(values)
+    if values.pop("base", "") == "previous":
+        base = base.with_overrides(**PREVIOUS[task])
     if "lr_scale" in values:
         values["lr"] = base.lr * values.pop("lr_scale")
     if "steps_scale" in values:

@@ -96,6 +96,12 @@ def test_run_controls_end_to_end(tiny_teacher, tiny_corpus, tmp_path):
             res["ordered"] and all(r["passed"] for r in res["controls"].values())
         )
     assert report["passed"] == all(r["passed"] for r in report["tasks"].values())
+    # The teacher's own results, when the caller has them, are not probed again.
+    given = {t: r.as_dict() for t, r in direct.items()}
+    assert run_controls(
+        teacher, data, recipes=recipes, probe_seed=2, cosines=(0.9, 0.5), cache_dir=tmp_path,
+        teacher_results=given,
+    ) == report  # fmt: skip
     # Three feature caches: the teacher's (shared by both of its probe seeds) and one per copy.
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 3
     assert np.isfinite([r["mde"] for r in report["tasks"].values()]).all()

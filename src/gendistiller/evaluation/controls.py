@@ -113,13 +113,17 @@ def run_controls(
     cosines: Sequence[float] = COSINES,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = False,
+    teacher_results: Mapping[str, Mapping] | None = None,
 ) -> dict:
     """Probe ``teacher`` with ``probe_seed`` and ``probe_seed + REPROBE_OFFSET``, and a
     :class:`DegradedEncoder` copy per ``cosines`` with ``probe_seed``; per task, every
     control's score, its paired difference (teacher minus control), the expectation
     (``tie`` for the re-probed teacher, ``better`` for the teacher against a degraded
     copy), whether it held, whether the loss grows as the cosine falls, and the task's
-    MDE from the teacher-vs-re-probed-teacher standard error."""
+    MDE from the teacher-vs-re-probed-teacher standard error.
+
+    ``teacher_results``: the teacher's probe results with ``probe_seed`` on the same data
+    and recipes (``{task: ProbeResult.as_dict()}``), when the caller has them already."""
     up = teacher if isinstance(teacher, Upstream) else Upstream(teacher)
     store = task_store(up, data, cache_dir, progress=progress)
 
@@ -128,7 +132,15 @@ def run_controls(
         return {t: r.as_dict() for t, r in found.items()}
 
     reprobe = f"{up.name} (probe seed {probe_seed + REPROBE_OFFSET})"
-    reference = probe(up, probe_seed, store=store)
+    if teacher_results is not None and set(data) - set(teacher_results):
+        raise ValueError(
+            f"controls: no teacher results for {sorted(set(data) - set(teacher_results))}"
+        )
+    reference = (
+        {t: _as_dict(teacher_results[t]) for t in data}
+        if teacher_results is not None
+        else probe(up, probe_seed, store=store)
+    )
     controls = {reprobe: (None, probe(up, probe_seed + REPROBE_OFFSET, store=store))}
     for c in sorted(cosines, reverse=True):
         copy = Upstream(DegradedEncoder(up.model, c), name=f"{up.name}~cos{c:g}")
@@ -142,6 +154,10 @@ def run_controls(
         "tasks": tasks,
         "passed": all(t["passed"] for t in tasks.values()),
     }
+
+
+def _as_dict(result) -> Mapping:
+    return result if isinstance(result, Mapping) else result.as_dict()
 
 
 def _task_controls(task: str, reference: Mapping, controls: Mapping[str, tuple]) -> dict:

@@ -85,7 +85,7 @@ def evaluate(cfg: EvaluateConfig) -> dict:
             t0 = time.perf_counter()
             report["controls"] = run_controls(
                 upstreams[teacher], data, recipes=recipes, probe_seed=cfg.seed,
-                cache_dir=cache, progress=cfg.progress,
+                cache_dir=cache, progress=cfg.progress, teacher_results=report["probes"][teacher],
             )  # fmt: skip
             timings["controls"] = round(time.perf_counter() - t0, 1)
         elif cfg.controls:
@@ -213,6 +213,8 @@ def _notes(upstreams: dict[str, Upstream], cfg: EvaluateConfig) -> list[str]:
             notes.append(
                 f"{name} is the {up.spec} preset with random weights (seed {cfg.seed}): not trained."
             )
+    if cfg.controls and not cfg.probes:
+        notes.append("no controls: they need the probes (--no-probes was given)")
     if cfg.recipe:
         notes.append(
             f"probe recipes overridden ({cfg.recipe}): scores do not compare with the standard recipes."

@@ -58,7 +58,9 @@ TASK = ProbeTask(
     kind=CLASSIFY,
     metric="accuracy",
     lower_is_better=False,
-    recipe=Recipe(steps=1000, batch_size=32, lr=2e-3, eval_every=100, head="pooled"),
+    recipe=Recipe(
+        steps=1000, batch_size=32, lr=2e-3, eval_every=100, head="pooled", full_batch=True
+    ),
     per_item=exact_matches,
     from_corpus=from_corpus,
     datasets={"fluent_speech_commands": fluent_speech_commands},

@@ -25,7 +25,7 @@ TASK = ProbeTask(
     kind=SEQUENCE,
     metric="PER",
     lower_is_better=True,
-    recipe=Recipe(steps=1000, batch_size=8, lr=1e-2, eval_every=200, head="linear"),
+    recipe=Recipe(steps=1000, batch_size=24, lr=1e-2, eval_every=200, head="linear"),
     per_item=token_edits,
     from_corpus=from_corpus,
 )

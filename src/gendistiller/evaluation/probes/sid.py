@@ -64,7 +64,7 @@ TASK = ProbeTask(
     kind=CLASSIFY,
     metric="accuracy",
     lower_is_better=False,
-    recipe=Recipe(steps=1500, batch_size=32, lr=2e-3, eval_every=100, head="pooled"),
+    recipe=Recipe(steps=6000, batch_size=32, lr=5e-4, eval_every=400, head="pooled"),
     per_item=exact_matches,
     from_corpus=from_corpus,
     datasets={"voxceleb1": voxceleb1},
