@@ -9,6 +9,7 @@ import torch
 from gendistiller.errors import ConfigError
 from gendistiller.evaluation import plots
 from gendistiller.evaluation.fidelity import fidelity, linear_cka
+from gendistiller.evaluation.statistics import compare_fidelity
 from gendistiller.evaluation.superb import Upstream, UpstreamOutput
 from gendistiller.students import build_student
 
@@ -91,3 +92,23 @@ def test_fidelity_refuses_mismatched_pairs(tiny_teacher, waves):
     deep = Upstream(build_student("gendistiller-tiny", target_layers=(1, 5)))
     with pytest.raises(ConfigError, match="only layers 0..2"):
         fidelity(deep, teacher, waves)
+
+
+def test_fidelity_items_per_utterance_pair_two_students(tiny_teacher, waves):
+    teacher = Upstream(tiny_teacher, name="teacher")
+    student = build_student("gendistiller-tiny")
+    ids = ["u1", "u2", "u3"]
+    close = fidelity(Echo(student, teacher, 0.2), teacher, waves, batch_size=2, ids=ids)
+    items = close.items
+    assert items["ids"] == ids and items["layers"] == close.target_layers
+    assert items["frames"] == [(len(w) - 400) // 320 + 1 for w in waves]
+    cos = np.asarray(items["cosine"])  # [utterances, target layers]
+    frames = np.asarray(items["frames"], dtype=float)
+    np.testing.assert_allclose(frames @ cos / frames.sum(), close.cosine, atol=1e-4)
+    assert fidelity(Echo(student, teacher, 0.2), teacher, waves).items["ids"] == ["0", "1", "2"]
+    far = fidelity(Echo(student, teacher, 1.0), teacher, waves, ids=ids)
+    d = compare_fidelity([close], [far.as_dict()], close.target_layers[-1], replicates=200)
+    assert d.diff == pytest.approx(100 * (close.cosine[-1] - far.cosine[-1]), abs=0.01)
+    assert d.diff > 0
+    with pytest.raises(ConfigError, match="2 ids for 3 utterances"):
+        fidelity(Echo(student, teacher, 0.2), teacher, waves, ids=ids[:2])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import jiwer
+import numpy as np
 import pytest
 import torch
 
@@ -9,9 +11,13 @@ from gendistiller.evaluation.probes import asr
 from gendistiller.evaluation.probes.metrics import (
     Vocabulary,
     accuracy,
+    char_edits,
     char_error_rate,
     ctc_greedy,
+    exact_matches,
+    token_edits,
     token_error_rate,
+    word_edits,
     word_error_rate,
 )
 
@@ -63,7 +69,7 @@ def test_asr_characters_round_trip_and_wer():
     assert asr.to_text(chars) == "TURN ON THE LIGHTS IN THE KITCHEN"
     assert asr.normalize("self-made  o'clock.") == "SELF MADE O'CLOCK"
     ref, hyp = asr.to_chars("the cat sat"), asr.to_chars("the cat sad")
-    assert asr.score([ref], [hyp]) == pytest.approx(100 / 3)
+    assert asr.TASK.score([ref], [hyp]) == pytest.approx(100 / 3)
 
 
 def test_ctc_greedy_merges_repeats_and_drops_blanks():
@@ -77,3 +83,29 @@ def test_ctc_greedy_merges_repeats_and_drops_blanks():
     # Frames past the length are ignored.
     assert vocab.decode(ctc_greedy(log_probs, torch.tensor([3]))[0]) == ("A",)
     assert vocab.encode(["A", "Z", "B"]) == [1, 2]  # unseen tokens dropped
+
+
+def _random_texts(rng, count: int, words: list[str]) -> list[str]:
+    return [" ".join(rng.choice(words, int(rng.integers(0, 6)))) for _ in range(count)]
+
+
+def test_per_item_edits_sum_to_jiwers_corpus_rates():
+    # Independent check: jiwer's own corpus-level wer/cer against our per-item sums.
+    rng = np.random.default_rng(0)
+    words = ["a", "bb", "c", "dd", "eee"]
+    refs = [r or "a" for r in _random_texts(rng, 60, words)]
+    hyps = _random_texts(rng, 60, words)  # some empty: all deletions
+    num, den = word_edits(refs, hyps)
+    assert len(num) == len(den) == 60
+    assert 100 * sum(num) / sum(den) == pytest.approx(100 * jiwer.wer(refs, hyps))
+    num, den = char_edits(refs, hyps)
+    assert 100 * sum(num) / sum(den) == pytest.approx(100 * jiwer.cer(refs, hyps))
+    assert den == [float(len(r)) for r in refs]
+
+
+def test_per_item_edits_count_each_utterance():
+    # "A B C" -> "A C D": B deleted, D inserted (2 edits over 3); "D IY" -> "D S": 1 over 2.
+    num, den = token_edits([("A", "B", "C"), ("D", "IY")], [("A", "C", "D"), ("D", "S")])
+    assert (num, den) == ([2.0, 1.0], [3.0, 2.0])
+    assert token_edits([("A", "B")], [()]) == ([2.0], [2.0])
+    assert exact_matches([("a", "b"), ("c",)], [("a", "b"), ("d",)]) == ([1.0, 0.0], [1.0, 1.0])

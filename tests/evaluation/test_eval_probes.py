@@ -8,14 +8,19 @@ misaligned with features, weights not learnt, decoding wrong) stays at chance.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from gendistiller.errors import ConfigError, DataError
 from gendistiller.evaluation.probes import TASKS, build_store, run_probes, train_probe
 from gendistiller.evaluation.probes.data import Example, TaskData
 from gendistiller.evaluation.probes.heads import CTCHead, WeightedSum
 from gendistiller.evaluation.probes.ks import CLASSES as KS_CLASSES
+from gendistiller.evaluation.statistics import corpus_score, item_scores
 from gendistiller.evaluation.superb import Upstream
 
 SR = 16000
@@ -167,6 +172,49 @@ def test_probe_learns_easy_task_clearly_above_chance(store_and_data, task):
     assert len(weights) == store.num_states
     assert float(weights.sum()) == pytest.approx(1.0, abs=1e-4) and bool((weights > 0).all())
     assert result.best_step in range(100, 401, 100)
+    # Per-item test scores, keyed by example id, give back the corpus-level metric.
+    items = result.items
+    assert items["ids"] == [ex.id for ex in data[task].test]
+    assert len(items["num"]) == len(items["den"]) == len(data[task].test)
+    assert corpus_score(item_scores(items["num"], items["den"])) == pytest.approx(
+        result.test, abs=1e-3
+    )
+    json.dumps(result.as_dict())  # the report's JSON takes it as is
+
+
+@pytest.mark.parametrize("task", ["sid", "pr"])
+def test_several_probe_seeds_average_their_item_scores(store_and_data, task):
+    store, data = store_and_data
+    recipe = TASKS[task].recipe.with_overrides(steps=60, eval_every=30)
+    single = [train_probe(TASKS[task], data[task], store, recipe=recipe, seed=s) for s in (3, 4)]
+    pair = train_probe(TASKS[task], data[task], store, recipe=replace(recipe, seeds=2), seed=3)
+    assert [h["seed"] for h in pair.per_seed] == [3, 4]
+    assert [h["test"] for h in pair.per_seed] == [r.test for r in single]
+    mean_num = np.mean([r.items["num"] for r in single], axis=0)
+    np.testing.assert_allclose(pair.items["num"], mean_num)
+    assert pair.items["den"] == single[0].items["den"]
+    assert pair.test == pytest.approx(np.mean([r.test for r in single]), abs=2e-3)
+
+
+def test_full_batch_training_uses_every_item_whatever_the_batch_size(store_and_data):
+    store, data = store_and_data
+    recipe = TASKS["ks"].recipe.with_overrides(steps=40, eval_every=20, full_batch=True)
+    a, b = (
+        train_probe(TASKS["ks"], data["ks"], store, recipe=replace(recipe, batch_size=n), seed=1)
+        for n in (4, 32)
+    )
+    assert a.items == b.items and a.layer_weights == b.layer_weights
+    assert a.test >= a.chance + 25.0
+    with pytest.raises(ConfigError, match="pooled head"):
+        TASKS["pr"].recipe.with_overrides(full_batch=True)
+
+
+def test_duplicate_example_ids_are_refused_in_one_line(store_and_data):
+    _, data = store_and_data
+    sid = data["sid"]
+    twice = replace(sid, test=[*sid.test, sid.test[0]])
+    with pytest.raises(DataError, match=r"id 'test-0' appears twice in the test split"):
+        twice.check()
 
 
 def test_run_probes_reuses_the_feature_cache(upstream, tmp_path, monkeypatch):

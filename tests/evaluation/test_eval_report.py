@@ -39,7 +39,23 @@ def test_evaluate_writes_one_report_for_all_models(corpus_dir, tmp_path):
         assert set(results) == {"pr", "ks", "sid", "ic", "asr"}
         for r in results.values():
             assert r["recipe"]["steps"] == 30 and abs(sum(r["layer_weights"]) - 1) < 1e-3
+    # Paired differences to the teacher (the default reference) on every task.
+    assert report["reference"] == "teacher"
+    for task, rows in report["comparisons"].items():
+        assert set(rows) == {"gen", "distil"}
+        for model, d in rows.items():
+            expected = (
+                report["probes"][model][task]["test"] - report["probes"]["teacher"][task]["test"]
+            )
+            assert d["diff"] == pytest.approx(expected, abs=2e-3)
+            assert d["low"] <= d["diff"] <= d["high"] and d["verdict"] in ("better", "worse", "tie")
+            assert d["n_items"] == report["data"][task]["sizes"]["test"] and d["mde"] >= 0
     assert set(report["fidelity"]) == {"gen", "distil"}  # students only, against the teacher
+    fid = report["fidelity_comparisons"]
+    assert fid["reference"] == "gen" and set(fid["layers"]) == {
+        str(layer) for layer in report["fidelity"]["gen"]["target_layers"]
+    } & {str(layer) for layer in report["fidelity"]["distil"]["target_layers"]}
+    assert all(set(rows) == {"distil"} for rows in fid["layers"].values())
     assert report["fidelity"]["gen"]["utterances"] == 6
     assert set(report["efficiency"]["models"]) == {"teacher", "gen", "distil"}
     assert any("random weights" in n for n in report["notes"]) and any(
@@ -49,6 +65,8 @@ def test_evaluate_writes_one_report_for_all_models(corpus_dir, tmp_path):
     for needle in (
         "## Fidelity",
         "## Probes",
+        "Paired differences to teacher",
+        "minus teacher",
         "## Efficiency",
         "| gen |",
         "| distil |",
@@ -60,6 +78,25 @@ def test_evaluate_writes_one_report_for_all_models(corpus_dir, tmp_path):
     assert list((out / "cache").iterdir())  # features cached per model
 
 
+def test_evaluate_runs_the_controls_and_names_a_reference(corpus_dir, tmp_path):
+    out = tmp_path / "report"
+    code = main([
+        "evaluate", "teacher=random:wavlm-tiny", "other=random:hubert-tiny", "--corpus", str(corpus_dir),
+        "--out", str(out), "--tasks", "sid", "--recipe", "steps=20", "--recipe", "eval_every=10",
+        "--no-fidelity", "--no-efficiency", "--controls", "--reference", "other", "--quiet",
+    ])  # fmt: skip
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["reference"] == "other" and set(report["comparisons"]["sid"]) == {"teacher"}
+    controls = report["controls"]
+    assert controls["teacher"] == "teacher" and controls["cosines"] == [0.98, 0.95]
+    sid = controls["tasks"]["sid"]
+    assert sid["teacher"] == report["probes"]["teacher"]["sid"]["test"]
+    assert len(sid["controls"]) == 3 and sid["mde"] >= 0
+    md = (out / "report.md").read_text()
+    assert "## Controls" in md and "teacher~cos0.95" in md and "minus other" in md
+
+
 def test_evaluate_reports_bad_input_in_one_line(tmp_path, capsys):
     assert (
         main(["evaluate", "x=random:wavlm-tiny", "--tasks", "pr,nope", "--out", str(tmp_path)]) == 2
@@ -69,6 +106,10 @@ def test_evaluate_reports_bad_input_in_one_line(tmp_path, capsys):
         main(["evaluate", "x=random:wavlm-tiny", "--data", "timit=/x", "--out", str(tmp_path)]) == 2
     )
     assert "unknown dataset 'timit'" in capsys.readouterr().err
+    assert (
+        main(["evaluate", "x=random:wavlm-tiny", "--reference", "y", "--out", str(tmp_path)]) == 2
+    )
+    assert "no model named 'y'" in capsys.readouterr().err
 
 
 def test_parse_models():

@@ -21,6 +21,12 @@ from pathlib import Path
 import torch
 
 from gendistiller.evaluation import plots
+from gendistiller.evaluation.comparisons import (
+    fidelity_comparisons,
+    probe_comparisons,
+    reference_model,
+)
+from gendistiller.evaluation.controls import run_controls
 from gendistiller.evaluation.efficiency import benchmark
 from gendistiller.evaluation.evaluate_config import EvaluateConfig, parse_models
 from gendistiller.evaluation.fidelity import fidelity
@@ -73,6 +79,17 @@ def evaluate(cfg: EvaluateConfig) -> dict:
             )
             report["probes"][name] = {t: r.as_dict() for t, r in results.items()}
             timings[f"probes {name}"] = round(time.perf_counter() - t0, 1)
+        report["reference"] = reference_model(list(upstreams), cfg.reference, teacher)
+        report["comparisons"] = probe_comparisons(report["probes"], report["reference"])
+        if cfg.controls and teacher is not None:
+            t0 = time.perf_counter()
+            report["controls"] = run_controls(
+                upstreams[teacher], data, recipes=recipes, probe_seed=cfg.seed,
+                cache_dir=cache, progress=cfg.progress, teacher_results=report["probes"][teacher],
+            )  # fmt: skip
+            timings["controls"] = round(time.perf_counter() - t0, 1)
+        elif cfg.controls:
+            report["notes"].append("no controls: they need a teacher (--teacher NAME)")
         weights = {
             m: {t: r["layer_weights"] for t, r in res.items()}
             for m, res in report["probes"].items()
@@ -82,6 +99,7 @@ def evaluate(cfg: EvaluateConfig) -> dict:
     if cfg.fidelity and teacher is not None and corpus is not None:
         t0 = time.perf_counter()
         report["fidelity"] = _fidelity(cfg, upstreams, teacher, corpus, out, report)
+        report["fidelity_comparisons"] = fidelity_comparisons(report["fidelity"], cfg.reference)
         timings["fidelity"] = round(time.perf_counter() - t0, 1)
     if cfg.efficiency:
         t0 = time.perf_counter()
@@ -158,7 +176,8 @@ def _fidelity(
             report["notes"].append(f"no fidelity for {name}: its width differs from the teacher's")
             continue
         waves = (corpus.load(r) for r in held_out)
-        result = fidelity(up, upstreams[teacher], waves, metric=cfg.similarity)
+        ids = [r.id for r in held_out]
+        result = fidelity(up, upstreams[teacher], waves, metric=cfg.similarity, ids=ids)
         results[name] = result.as_dict()
         path = f"fidelity-{_safe(name)}.png"
         labels = ["x0"] + [f"h{k}" for k in range(1, up.num_hidden_states)]
@@ -194,6 +213,8 @@ def _notes(upstreams: dict[str, Upstream], cfg: EvaluateConfig) -> list[str]:
             notes.append(
                 f"{name} is the {up.spec} preset with random weights (seed {cfg.seed}): not trained."
             )
+    if cfg.controls and not cfg.probes:
+        notes.append("no controls: they need the probes (--no-probes was given)")
     if cfg.recipe:
         notes.append(
             f"probe recipes overridden ({cfg.recipe}): scores do not compare with the standard recipes."

@@ -39,6 +39,11 @@ class EvaluateConfig(ConfigModel):
     teacher: str = Field(
         "", description="name of the reference model (default: 'teacher', else the first teacher)"
     )
+    reference: str = Field(
+        "",
+        description="model every other is compared with, paired over test items (default:"
+        " the teacher, else the first model)",
+    )
     corpus: str = Field("", description="corpus folder (default: the cached offline corpus)")
     corpus_size: str = Field(
         "default", description="size of the cached corpus when --corpus is not given"
@@ -60,6 +65,11 @@ class EvaluateConfig(ConfigModel):
     fidelity: bool = Field(True, description="measure each student's fidelity to the teacher")
     probes: bool = Field(True, description="train and score the probes")
     efficiency: bool = Field(True, description="run the efficiency benchmark")
+    controls: bool = Field(
+        False,
+        description="also probe the controls: the teacher re-probed (seed + 100) and degraded"
+        " to cosine 0.98 and 0.95; gives each task's MDE",
+    )
     memory: bool = Field(True, description="measure peak memory (one child process per model)")
     fidelity_utterances: int = Field(
         200, ge=1, description="held-out corpus utterances for fidelity"
@@ -113,11 +123,11 @@ class EvaluateConfig(ConfigModel):
         return out
 
     @model_validator(mode="after")
-    def _teacher_given(self) -> EvaluateConfig:
-        if self.teacher and self.teacher not in self.models:
-            raise FieldError(
-                "teacher", f"no model named {self.teacher!r} (models: {', '.join(self.models)})"
-            )
+    def _models_named(self) -> EvaluateConfig:
+        for key in ("teacher", "reference"):
+            name = getattr(self, key)
+            if name and name not in self.models:
+                raise FieldError(key, f"no model named {name!r} (models: {', '.join(self.models)})")
         return self
 
 

@@ -9,8 +9,8 @@ each student state sits in the teacher's hierarchy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -38,6 +38,9 @@ class FidelityResult:
     utterances: int
     frames: int
     similarity_frames: int
+    # Per utterance: {"ids", "layers" (the target layers), "frames" (valid frames),
+    # "cosine" ([mean cosine over its valid frames, per target layer], per utterance)}.
+    items: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -74,8 +77,11 @@ def fidelity(
     max_frames: int = 4096,
     frame_step: int = 4,
     batch_size: int = 8,
+    ids: Sequence[str] | None = None,
 ) -> FidelityResult:
-    """Compare ``student`` with ``teacher`` on ``waves`` (1-D 16 kHz arrays).
+    """Compare ``student`` with ``teacher`` on ``waves`` (1-D 16 kHz arrays), named by
+    ``ids`` (one per wave, unique; default ``"0"``, ``"1"``, ...) in the per-utterance
+    ``items`` that :func:`gendistiller.evaluation.statistics.compare_fidelity` pairs.
 
     The similarity matrix uses every ``frame_step``-th valid frame (neighbouring frames
     are near-duplicates) up to ``max_frames`` frames, which bounds its cost.
@@ -103,6 +109,8 @@ def fidelity(
     picked_s: list[list[Tensor]] = [[] for _ in range(student.num_hidden_states)]
     picked_t: list[list[Tensor]] = [[] for _ in range(teacher.num_hidden_states)]
     picked = 0
+    utt_cosine: list[list[float]] = []
+    utt_frames: list[int] = []
     for batch in _batches(waves, batch_size):
         lengths = torch.tensor([w.shape[0] for w in batch])
         padded = torch.nn.utils.rnn.pad_sequence(
@@ -117,11 +125,17 @@ def fidelity(
         t_len = min(s_out.hidden_states[0].shape[1], t_out.hidden_states[0].shape[1])
         positions = torch.arange(t_len)[None, :]
         valid = positions < s_out.lengths[:, None]
+        counts = valid.sum(dim=1)
+        per_utt = torch.zeros(len(batch), k, dtype=torch.float64)
         for i, layer in enumerate(layers):
-            pred = s_out.predictions[i][:, :t_len][valid]
-            target = t_out.hidden_states[layer][:, :t_len][valid]
-            l1_sum[i] += float((pred - target).abs().mean(dim=-1).sum())
-            cos_sum[i] += float(F.cosine_similarity(pred, target, dim=-1).sum())
+            pred = s_out.predictions[i][:, :t_len]
+            target = t_out.hidden_states[layer][:, :t_len]
+            cos = F.cosine_similarity(pred, target, dim=-1).double() * valid  # [B, T]
+            l1_sum[i] += float(((pred - target).abs().mean(dim=-1) * valid).sum())
+            cos_sum[i] += float(cos.sum())
+            per_utt[:, i] = cos.sum(dim=1) / counts.clamp(min=1)
+        utt_cosine += [[round(float(c), 6) for c in row] for row in per_utt]
+        utt_frames += counts.tolist()
         frames += int(valid.sum())
         utterances += len(batch)
         if picked < max_frames:
@@ -132,6 +146,11 @@ def fidelity(
             picked += min(int(take.sum()), max_frames - picked)
     if frames == 0:
         raise ConfigError("fidelity: no audio to compare on")
+    names = [str(i) for i in range(utterances)] if ids is None else [str(i) for i in ids]
+    if len(names) != utterances or len(set(names)) != len(names):
+        raise ConfigError(
+            f"fidelity: {len(names)} ids for {utterances} utterances (one unique id per utterance)"
+        )
     sim_fn = linear_cka if metric == "cka" else mean_cosine
     xs = [torch.cat(p) for p in picked_s]
     ys = [torch.cat(p) for p in picked_t]
@@ -148,6 +167,7 @@ def fidelity(
         utterances=utterances,
         frames=frames,
         similarity_frames=picked,
+        items={"ids": names, "layers": list(layers), "frames": utt_frames, "cosine": utt_cosine},
     )
 
 

@@ -7,21 +7,28 @@ import os
 from collections.abc import Mapping
 
 from gendistiller import io
+from gendistiller.evaluation.markdown import table
 from gendistiller.evaluation.probes import TASKS
+from gendistiller.evaluation.report_stats import (
+    comparison_section,
+    controls_section,
+    fidelity_comparison_section,
+)
 from gendistiller.measure.targets import target_lines
+
+__all__ = [
+    "efficiency_table",
+    "layer_table",
+    "probe_table",
+    "table",
+    "write_json",
+    "write_markdown",
+]
 
 
 def write_json(path: str | os.PathLike, data: Mapping) -> None:
     """Atomic JSON write (a killed run never leaves half a report)."""
     io.write_json(path, data, indent=1)
-
-
-def table(header: list[str], rows: list[list[str]], align: str = "") -> str:
-    """A GitHub markdown table; ``align`` holds one of ``l``/``r`` per column (default: l, then r)."""
-    align = align or "l" + "r" * (len(header) - 1)
-    rule = ["---:" if a == "r" else "---" for a in align]
-    lines = [header, rule, *rows]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 def efficiency_table(bench: Mapping) -> str:
@@ -119,6 +126,8 @@ def write_markdown(path: str | os.PathLike, report: Mapping) -> None:
         tasks = report["tasks"]
         out += ["## Probes (SUPERB-style, frozen upstream, fixed recipes)", ""]
         out += [probe_table(report["probes"], tasks), ""]
+        if len(report["probes"]) > 1:
+            out += comparison_section(report)
         out += ["Test-set scores of the head that was best on dev. Data:", ""]
         for task, info in report["data"].items():
             sizes = ", ".join(f"{k} {v}" for k, v in info["sizes"].items())
@@ -134,6 +143,8 @@ def write_markdown(path: str | os.PathLike, report: Mapping) -> None:
             f"![layer weights]({report['plots']['layer_weights']})",
             "",
         ]
+    if report.get("controls"):
+        out += controls_section(report["controls"])
     if report.get("efficiency"):
         out += ["## Efficiency", "", efficiency_table(report["efficiency"]), ""]
         out += [f"![efficiency]({report['plots']['efficiency']})", ""]
@@ -149,6 +160,7 @@ def _fidelity_section(report: Mapping) -> list[str]:
         f"utterances ({first['frames']} frames): mean L1 distance and mean cosine similarity per target layer.",
         "",
     ]
+    out += fidelity_comparison_section(report.get("fidelity_comparisons") or {}, report["fidelity"])
     for student, fid in report["fidelity"].items():
         rows = [
             [str(layer), f"{l1:.4f}", f"{cos:.4f}"]

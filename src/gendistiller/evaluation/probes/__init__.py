@@ -36,6 +36,25 @@ def parse_tasks(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def task_store(
+    upstream: Upstream,
+    data: Mapping[str, TaskData],
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    progress: bool = True,
+) -> FeatureStore:
+    """``upstream``'s features for every task's audio (frames for the sequence tasks),
+    extracted once, reusing what ``cache_dir`` holds."""
+    examples = [ex for d in data.values() for ex in d.all_examples()]
+    frame_keys = {
+        ex.audio_key
+        for name, d in data.items()
+        if TASKS[name].kind == SEQUENCE
+        for ex in d.all_examples()
+    }
+    return build_store(upstream, examples, frame_keys, cache_dir, progress=progress)
+
+
 def run_probes(
     upstream: Upstream,
     data: Mapping[str, TaskData],
@@ -44,16 +63,11 @@ def run_probes(
     recipes: Mapping[str, Recipe] | None = None,
     seed: int = 0,
     progress: bool = True,
+    store: FeatureStore | None = None,
 ) -> dict[str, ProbeResult]:
-    """Extract ``upstream``'s features once for every task's audio, then train each probe."""
-    examples = [ex for d in data.values() for ex in d.all_examples()]
-    frame_keys = {
-        ex.audio_key
-        for name, d in data.items()
-        if TASKS[name].kind == SEQUENCE
-        for ex in d.all_examples()
-    }
-    store = build_store(upstream, examples, frame_keys, cache_dir, progress=progress)
+    """Extract ``upstream``'s features once for every task's audio (or use ``store``, from
+    :func:`task_store`), then train each probe with probe seed ``seed``."""
+    store = store or task_store(upstream, data, cache_dir, progress=progress)
     recipes = recipes or {}
     return {
         name: train_probe(
@@ -78,5 +92,6 @@ __all__ = [
     "build_store",
     "parse_tasks",
     "run_probes",
+    "task_store",
     "train_probe",
 ]

@@ -19,7 +19,7 @@ from gendistiller.evaluation.probes.data import (
     check_root,
     corpus_task,
 )
-from gendistiller.evaluation.probes.metrics import word_error_rate
+from gendistiller.evaluation.probes.metrics import ItemScores, word_edits
 from gendistiller.evaluation.probes.task import SEQUENCE, ProbeTask, Recipe
 
 SPACE = "|"
@@ -42,8 +42,9 @@ def to_text(chars: Sequence[str]) -> str:
     return " ".join("".join(" " if c == SPACE else c for c in chars).split())
 
 
-def score(refs: list[tuple[str, ...]], hyps: list[tuple[str, ...]]) -> float:
-    return word_error_rate([to_text(r) for r in refs], [to_text(h) for h in hyps])
+def per_item(refs: list[tuple[str, ...]], hyps: list[tuple[str, ...]]) -> ItemScores:
+    """Word edits and reference words per utterance, on the normalised text."""
+    return word_edits([to_text(r) for r in refs], [to_text(h) for h in hyps])
 
 
 def from_corpus(corpus) -> TaskData:
@@ -88,7 +89,7 @@ TASK = ProbeTask(
     metric="WER",
     lower_is_better=True,
     recipe=Recipe(steps=1000, batch_size=8, lr=2e-3, eval_every=200, head="conv", head_dim=128),
-    score=score,
+    per_item=per_item,
     from_corpus=from_corpus,
     datasets={"librispeech": librispeech},
 )

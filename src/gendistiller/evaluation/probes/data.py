@@ -87,11 +87,21 @@ class TaskData:
         return getattr(self, name)
 
     def check(self) -> TaskData:
+        """Every split non-empty, and ids unique within each split (per-item scores and
+        paired comparisons are keyed by them)."""
         for name in SPLITS:
             if not self.split(name):
                 raise DataError(
                     f"{self.source or self.task}: no {name} examples for task {self.task}"
                 )
+            seen: set[str] = set()
+            for ex in self.split(name):
+                if ex.id in seen:
+                    raise DataError(
+                        f"{self.source or self.task}: example id {ex.id!r} appears twice in the "
+                        f"{name} split of task {self.task}"
+                    )
+                seen.add(ex.id)
         return self
 
     def all_examples(self) -> list[Example]:

@@ -18,7 +18,7 @@ from gendistiller.evaluation.probes.data import (
     check_root,
     corpus_task,
 )
-from gendistiller.evaluation.probes.metrics import accuracy
+from gendistiller.evaluation.probes.metrics import exact_matches
 from gendistiller.evaluation.probes.task import CLASSIFY, ProbeTask, Recipe
 
 SLOTS = ("action", "object", "location")
@@ -58,8 +58,10 @@ TASK = ProbeTask(
     kind=CLASSIFY,
     metric="accuracy",
     lower_is_better=False,
-    recipe=Recipe(steps=1000, batch_size=32, lr=2e-3, eval_every=100, head="pooled"),
-    score=accuracy,
+    recipe=Recipe(
+        steps=1000, batch_size=32, lr=2e-3, eval_every=100, head="pooled", full_batch=True
+    ),
+    per_item=exact_matches,
     from_corpus=from_corpus,
     datasets={"fluent_speech_commands": fluent_speech_commands},
 )

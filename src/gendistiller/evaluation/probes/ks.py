@@ -23,7 +23,7 @@ from gendistiller.evaluation.probes.data import (
     corpus_examples,
     noise_clips,
 )
-from gendistiller.evaluation.probes.metrics import accuracy
+from gendistiller.evaluation.probes.metrics import exact_matches
 from gendistiller.evaluation.probes.task import CLASSIFY, ProbeTask, Recipe
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -127,8 +127,16 @@ TASK = ProbeTask(
     kind=CLASSIFY,
     metric="accuracy",
     lower_is_better=False,
-    recipe=Recipe(steps=1000, batch_size=32, lr=2e-3, eval_every=100, head="pooled", balanced=True),
-    score=accuracy,
+    recipe=Recipe(
+        steps=1000,
+        batch_size=32,
+        lr=2e-3,
+        eval_every=100,
+        head="pooled",
+        balanced=True,
+        full_batch=True,
+    ),
+    per_item=exact_matches,
     from_corpus=from_corpus,
     datasets={"speech_commands": speech_commands},
 )

@@ -11,7 +11,7 @@ from gendistiller.evaluation.probes.data import (
     TaskData,
     corpus_task,
 )
-from gendistiller.evaluation.probes.metrics import token_error_rate
+from gendistiller.evaluation.probes.metrics import token_edits
 from gendistiller.evaluation.probes.task import SEQUENCE, ProbeTask, Recipe
 
 
@@ -25,7 +25,7 @@ TASK = ProbeTask(
     kind=SEQUENCE,
     metric="PER",
     lower_is_better=True,
-    recipe=Recipe(steps=1000, batch_size=8, lr=1e-2, eval_every=200, head="linear"),
-    score=token_error_rate,
+    recipe=Recipe(steps=1000, batch_size=24, lr=1e-2, eval_every=200, head="linear"),
+    per_item=token_edits,
     from_corpus=from_corpus,
 )

@@ -18,7 +18,7 @@ from gendistiller.evaluation.probes.data import (
     check_root,
     corpus_task,
 )
-from gendistiller.evaluation.probes.metrics import accuracy
+from gendistiller.evaluation.probes.metrics import exact_matches
 from gendistiller.evaluation.probes.task import CLASSIFY, ProbeTask, Recipe
 
 _SPLIT_CODES = {"1": "train", "2": "dev", "3": "test"}
@@ -64,8 +64,8 @@ TASK = ProbeTask(
     kind=CLASSIFY,
     metric="accuracy",
     lower_is_better=False,
-    recipe=Recipe(steps=1500, batch_size=32, lr=2e-3, eval_every=100, head="pooled"),
-    score=accuracy,
+    recipe=Recipe(steps=6000, batch_size=32, lr=5e-4, eval_every=400, head="pooled"),
+    per_item=exact_matches,
     from_corpus=from_corpus,
     datasets={"voxceleb1": voxceleb1},
 )

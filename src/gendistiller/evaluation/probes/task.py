@@ -12,6 +12,7 @@ from typing import Any
 
 from gendistiller.errors import ConfigError
 from gendistiller.evaluation.probes.data import TaskData
+from gendistiller.evaluation.probes.metrics import ItemScores, rate
 
 SEQUENCE, CLASSIFY = "sequence", "classify"
 HEADS = ("linear", "conv", "pooled")
@@ -27,6 +28,12 @@ class Recipe:
     ``head_dim``, mean over valid frames, one linear layer per label slot: SUPERB's
     utterance-level heads). The weighted-sum weights train with the head, same LR.
     Every ``eval_every`` steps the dev metric is computed; the best head is tested.
+
+    ``seeds``: heads trained (probe seeds ``seed``, ``seed + 1``, ...); their per-item
+    test scores are averaged into one result, which lowers the probe's own noise.
+    ``full_batch`` (``pooled`` heads): every step uses every training item (the loss
+    class-weighted when ``balanced``), so only the head's initialisation depends on the
+    seed; ``batch_size`` is then unused.
     """
 
     steps: int
@@ -37,9 +44,11 @@ class Recipe:
     head_dim: int = 256
     balanced: bool = False  # sample classes uniformly (Speech Commands' unknown class is huge)
     weight_decay: float = 0.0
+    seeds: int = 1
+    full_batch: bool = False
 
     def __post_init__(self) -> None:
-        for key in ("steps", "batch_size", "eval_every", "head_dim"):
+        for key in ("steps", "batch_size", "eval_every", "head_dim", "seeds"):
             if int(getattr(self, key)) <= 0:
                 raise ConfigError(
                     f"probe recipe: {key} must be a positive integer, got {getattr(self, key)}"
@@ -50,6 +59,8 @@ class Recipe:
             raise ConfigError(
                 f"probe recipe: head must be one of {', '.join(HEADS)}, got {self.head!r}"
             )
+        if self.full_batch and self.head != "pooled":
+            raise ConfigError("probe recipe: full_batch needs the pooled head")
 
     def with_overrides(self, **values: Any) -> Recipe:
         unknown = sorted(set(values) - set(self.__dataclass_fields__))
@@ -58,13 +69,15 @@ class Recipe:
         return replace(self, **values)
 
 
-Scorer = Callable[[list[tuple[str, ...]], list[tuple[str, ...]]], float]
+# refs, hyps -> (numerators, denominators): one of each per item (metrics.ItemScores).
+ItemScorer = Callable[[list[tuple[str, ...]], list[tuple[str, ...]]], ItemScores]
 
 
 @dataclass(frozen=True)
 class ProbeTask:
-    """A SUPERB-style task. ``score(refs, hyps)`` gives the metric in percent;
-    ``from_corpus(corpus)`` reads the offline corpus; ``datasets`` maps a standard
+    """A SUPERB-style task. ``per_item(refs, hyps)`` scores each item (a numerator and a
+    denominator: right or not over 1, or edits over reference tokens); ``score(refs,
+    hyps)`` is the corpus-level metric in percent built from them; ``from_corpus(corpus)`` reads the offline corpus; ``datasets`` maps a standard
     dataset's name to its reader ``reader(root) -> TaskData``."""
 
     name: str
@@ -73,9 +86,13 @@ class ProbeTask:
     metric: str  # "PER", "WER", "accuracy"
     lower_is_better: bool
     recipe: Recipe
-    score: Scorer
+    per_item: ItemScorer
     from_corpus: Callable[[Any], TaskData]
     datasets: dict[str, Callable[..., TaskData]] = field(default_factory=dict)
+
+    def score(self, refs: list[tuple[str, ...]], hyps: list[tuple[str, ...]]) -> float:
+        """The metric in percent: ``100 * sum(numerators) / sum(denominators)``."""
+        return rate(self.per_item(refs, hyps))
 
     def chance(self, data: TaskData) -> float:
         """The metric of a trivial answer: the majority class, or the empty transcript."""
