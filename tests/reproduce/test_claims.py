@@ -1,4 +1,5 @@
-"""The tie rule and the claims' verdicts (reproduce/claims.py)."""
+"""The tie rule and the claims' verdicts (reproduce/claims.py): judged on the intervals of
+paired differences, not on overlapping spreads."""
 
 import pytest
 
@@ -9,19 +10,23 @@ from gendistiller.reproduce.claims import (
     NO_WORSE,
     TIE,
     WIN,
-    Stat,
-    compare,
     judge,
+    outcome,
     stat,
 )
 
 
-def test_a_difference_inside_the_spread_is_a_tie():
-    assert compare(Stat(80, 1, 3), Stat(77, 1, 3)) == WIN
-    assert compare(Stat(80, 2, 3), Stat(77, 2, 3)) == TIE
-    assert compare(Stat(77, 1, 3), Stat(80, 1, 3)) == LOSS
-    # error rates: lower wins
-    assert compare(Stat(20, 1, 3, True), Stat(25, 1, 3, True)) == WIN
+def _d(diff, half):
+    return {"diff": diff, "low": diff - half, "high": diff + half, "mde": 2.8 * half / 1.96}
+
+
+def test_an_interval_that_covers_zero_is_a_tie():
+    assert outcome(_d(3.0, 1.0), lower_is_better=False) == WIN
+    assert outcome(_d(3.0, 3.5), lower_is_better=False) == TIE
+    assert outcome(_d(-3.0, 1.0), lower_is_better=False) == LOSS
+    # error rates: a negative difference (A's error lower) wins
+    assert outcome(_d(-3.0, 1.0), lower_is_better=True) == WIN
+    assert outcome(_d(3.0, 1.0), lower_is_better=True) == LOSS
 
 
 def test_stat_uses_the_sample_standard_deviation():
@@ -29,30 +34,32 @@ def test_stat_uses_the_sample_standard_deviation():
     assert s.mean == 2.0 and abs(s.sd - 1.0) < 1e-12 and s.n == 3
 
 
-def test_verdicts_need_a_majority_of_wins():
-    a = {"pr": Stat(20, 1, 3, True), "ks": Stat(90, 1, 3), "sid": Stat(50, 1, 3)}
-    b = {"pr": Stat(30, 1, 3, True), "ks": Stat(80, 1, 3), "sid": Stat(60, 1, 3)}
-    assert judge("x", a, b, ["pr", "ks", "sid"])["verdict"] == "held"
-    assert judge("x", b, a, ["pr", "ks", "sid"])["verdict"] == "reversed"
-    assert judge("x", a, b, ["pr", "sid"])["verdict"].startswith("not shown")
-    assert judge("v2 is at least as good as v1", a, b, ["pr", "ks"], NO_WORSE)["verdict"] == "held"
-    assert judge("x", a, b, [])["verdict"] == "not measured"
+def test_verdicts_need_a_majority_of_wins_and_all_ties_are_a_tie_within_the_mde():
+    lower = {"pr": True, "ks": False, "sid": False}
+    wins = {"pr": _d(-5, 1), "ks": _d(4, 1), "sid": _d(-3, 1)}
+    assert judge("x", wins, lower)["verdict"] == "held"
+    assert judge("x", {"pr": _d(5, 1), "ks": _d(-4, 1)}, lower)["verdict"] == "not held"
+    assert judge("x", {"pr": _d(-5, 1), "sid": _d(-3, 1)}, lower)["verdict"] == "not held"
+    ties = judge("x", {"pr": _d(0.5, 1), "ks": _d(-0.2, 1)}, lower)
+    assert ties["verdict"] == "tie within the MDE" and ties["counts"][TIE] == 2
+    assert ties["differences"]["pr"]["mde"] > 0
+    assert judge("v2 is at least as good as v1", {"pr": _d(-5, 1), "ks": _d(0, 1)}, lower,
+                 NO_WORSE)["verdict"] == "held"  # fmt: skip
+    assert judge("x", {}, lower)["verdict"] == "not measured"
 
 
 def test_the_kind_is_declared_not_read_from_the_wording():
-    a = {"pr": Stat(20, 1, 3, True), "ks": Stat(80, 1, 3)}
-    b = {"pr": Stat(30, 1, 3, True), "ks": Stat(80, 1, 3)}  # one win, one tie
-    assert judge("A is at least as good as B", a, b, ["pr", "ks"], BEATS)["verdict"] == (
-        "leaning (more wins than losses, not a majority)"
-    )
-    assert judge("A beats B", a, b, ["pr", "ks"], NO_WORSE)["verdict"] == "held"
+    lower = {"pr": True, "ks": False}
+    one_win_one_tie = {"pr": _d(-5, 1), "ks": _d(0.1, 1)}
+    assert judge("A is at least as good as B", one_win_one_tie, lower, BEATS)["verdict"] == "not held"
+    assert judge("A beats B", one_win_one_tie, lower, NO_WORSE)["verdict"] == "held"
     with pytest.raises(ValueError, match="claim kind"):
-        judge("A beats B", a, b, ["pr"], "better")
+        judge("A beats B", one_win_one_tie, lower, "better")
 
 
 def test_claims_declare_their_kind_and_metrics():
     no_worse = {c.b for c in CLAIMS if c.kind == NO_WORSE}
-    assert no_worse == {"gendistiller-v1", "per-step-weights"}
+    assert no_worse == {"gendistiller-v1", "per-step-weights", "gendistiller"}
     assert CLAIMS[0].metric_names(["pr", "ks"]) == ["pr", "ks"]
     assert CLAIMS[1].metric_names(["pr", "ks"]) == ["fidelity"]
     assert CLAIMS[2].metric_names(["pr"]) == ["pr", "fidelity"]

@@ -5,7 +5,9 @@ from gendistiller.pretraining.config import PretrainConfig
 from gendistiller.pretraining.module import encoder_config
 from gendistiller.reproduce.plan import (
     BASELINE,
+    BRIEF,
     DEFAULT,
+    FULL,
     SCALES,
     VARIANTS,
     Job,
@@ -25,16 +27,24 @@ def _config(variant, seed=0, scale="cpu"):
         manifest="/x/m.tsv",
         corpus_root="/x",
         run_dir="/x/run",
+        teacher_cache=f"/x/cache/seed{seed}",
     )
 
 
-def test_variants_differ_from_each_other_only_in_the_student():
+def test_variants_differ_from_each_other_only_in_the_student_and_their_budget():
     configs = {v.name: _config(v).to_dict() for v in VARIANTS}
-    students = [c.pop("student") for c in configs.values()]
+    students = {n: c.pop("student") for n, c in configs.items()}
     runs = [c.pop("run") for c in configs.values()]
+    budgets = {n: (c.pop("trainer"), c.pop("checkpoint")) for n, c in configs.items()}
     assert all(c == configs[DEFAULT] for c in configs.values())
-    assert len({repr(s) for s in students}) == len(VARIANTS)
+    # the brief student is GenDistiller itself, trained for fewer steps
+    assert students[BRIEF] == students[DEFAULT]
+    assert len({repr(s) for n, s in students.items() if n != BRIEF}) == len(VARIANTS) - 1
     assert {r["seed"] for r in runs} == {0}
+    scale = SCALES["cpu"]
+    for v in VARIANTS:
+        assert budgets[v.name][0]["max_steps"] == scale.steps_of(v)
+    assert scale.steps_of(VARIANTS[0]) > scale.ablation_steps > scale.brief_steps
 
 
 def test_every_variant_builds_at_the_embedded_teachers_size_with_the_papers_proportion():
@@ -52,11 +62,25 @@ def test_every_variant_builds_at_the_embedded_teachers_size_with_the_papers_prop
 
 def test_seeds_reach_the_run_config_and_jobs_are_seed_major():
     scale = SCALES["cpu"]
-    assert len(scale.seeds) >= 3
+    assert len(scale.seeds) >= 3  # the headline pair: at least 3 distillation seeds
     order = jobs(scale, VARIANTS)
-    assert len(order) == len(VARIANTS) * len(scale.seeds)
-    assert [j.seed for j in order[: len(VARIANTS)]] == [scale.seeds[0]] * len(VARIANTS)
+    assert len(order) == sum(len(scale.seeds_of(v)) for v in VARIANTS)
+    assert [j.seed for j in order] == sorted(j.seed for j in order)
+    first = [j for j in order if j.seed == scale.seeds[0]]
+    assert len(first) == len(VARIANTS)  # every variant has the first seed
+    # within a seed the longest runs come first
+    steps = [scale.steps_of(j.variant) for j in first]
+    assert steps == sorted(steps, reverse=True)
+    full = {v.name for v in VARIANTS if v.budget == FULL}
+    assert {BASELINE, DEFAULT} <= full
     assert _config(VARIANTS[0], seed=2).run.seed == 2
+
+
+def test_every_job_of_a_seed_shares_the_teacher_cache_and_the_crops():
+    scale = SCALES["cpu"]
+    configs = [_config(v, seed=1).to_dict() for v in VARIANTS]
+    assert len({c["teacher"]["cache"] for c in configs}) == 1
+    assert len({repr(c["data"]) for c in configs}) == 1
 
 
 def test_unknown_scale_or_variant_is_one_clear_error():

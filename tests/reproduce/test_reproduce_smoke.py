@@ -13,23 +13,33 @@ def test_smoke_reproduction_writes_the_table_and_resumes(tmp_path, monkeypatch, 
     args = ["reproduce", "--scale", "smoke", "--out", str(out), "--results", str(docs), "--workers", "1"]  # fmt: skip
     assert main(args) == 0
     first = capsys.readouterr().out
-    seeds = len(SCALES["smoke"].seeds)
-    assert f"0 done, {len(VARIANTS) * seeds} to run" in first
+    scale = SCALES["smoke"]
+    n_jobs = sum(len(scale.seeds_of(v)) for v in VARIANTS)
+    assert f"0 done, {n_jobs} to run" in first
+    assert "teacher cache for seed 0" in first and "controls:" in first
 
     table = (docs / "results.md").read_text()
     for v in VARIANTS:
         assert f"| {v.name} |" in table
-    assert "| teacher |" in table and "## Claims" in table
+    for section in ("| teacher |", "| teacher-random |", "## Claims", "## Paired differences",
+                    "## Minimum detectable effects", "## Controls", "## Does each task measure",
+                    "## Convergence"):  # fmt: skip
+        assert section in table
     r = json.loads((docs / "results.json").read_text())
-    assert r["seeds"] == {v.name: list(SCALES["smoke"].seeds) for v in VARIANTS}
+    assert r["seeds"] == {v.name: list(scale.seeds_of(v)) for v in VARIANTS}
     assert set(r["efficiency"]["models"]) == {"teacher", *(v.name for v in VARIANTS)}
-    assert all((docs / name).stat().st_size > 0 for name in ("scores.png", "fidelity_by_layer.png"))
+    assert set(r["task_check"]) == set(scale.tasks)
+    assert {c["variant"] for c in r["convergence"].values()} == {v.name for v in VARIANTS if v.budget == "full"}
+    plots = ("scores.png", "fidelity_by_layer.png", "loss_curves.png", "layer_weights.png")
+    assert all((docs / name).stat().st_size > 0 for name in plots)
+    # the students of one seed read the teacher's states from its cache
+    assert (out / "teacher-cache" / "seed0").is_dir()
 
     # a finished reproduction is not redone: no job runs, the table is rewritten the same
     stamps = {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
     assert main(args) == 0
     second = capsys.readouterr().out
-    assert f"{len(VARIANTS) * seeds} done, 0 to run" in second
+    assert f"{n_jobs} done, 0 to run" in second and "teacher cache" not in second
     assert {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")} == stamps
     again = json.loads((docs / "results.json").read_text())
     assert again["stats"] == r["stats"]

@@ -1,34 +1,85 @@
+"""From job files with per-item scores to the table, the paired differences and the
+verdicts (reproduce/results.py, tables.py)."""
+
 import json
+
+import numpy as np
+import pytest
 
 from gendistiller.reproduce import results
 from gendistiller.reproduce.claims import CLAIMS
 
+N_ITEMS = 400
 
-def _job(out, variant, seed, pr, cos):
+
+def _items(rng, p_correct):
+    correct = (rng.random(N_ITEMS) < p_correct).astype(float)
+    return {"ids": [f"u{i}" for i in range(N_ITEMS)], "num": correct.tolist(), "den": [1.0] * N_ITEMS}
+
+
+def _job(out, variant, seed, ks_p, cos, budget="full"):
+    rng = np.random.default_rng(seed * 10 + len(variant))
+    items = _items(rng, ks_p)
+    cosines = np.clip(cos + 0.02 * rng.standard_normal((50, 2)), -1, 1)
+    cosines[:, 1] -= 0.1
     result = {
         "variant": variant,
+        "budget": budget,
         "seed": seed,
+        "steps": 10,
         "parameters": 100 if variant == "gendistiller" else 120,
         "parameters_with_heads": 100 if variant == "gendistiller" else 160,
-        "fidelity": {"target_layers": [2, 4], "l1": [0.1, 0.2], "cosine": [cos, cos - 0.1]},
-        "probes": {"pr": {"test": pr, "lower_is_better": True, "metric": "PER"}},
-    }
+        "fidelity": {
+            "target_layers": [2, 4],
+            "l1": [0.1, 0.2],
+            "cosine": cosines.mean(0).tolist(),
+            "items": {"ids": [str(i) for i in range(50)], "layers": [2, 4],
+                      "frames": rng.integers(20, 80, 50).tolist(), "cosine": cosines.tolist()},
+        },
+        "probes": {"ks": {"test": 100 * float(np.mean(items["num"])), "lower_is_better": False,
+                          "metric": "accuracy", "layer_weights": [0.5, 0.5], "items": items}},
+    }  # fmt: skip
     (out / "jobs").mkdir(exist_ok=True)
     (out / "jobs" / f"{variant}-seed{seed}.json").write_text(json.dumps(result))
 
 
-def test_table_and_claims_come_from_the_job_files(tmp_path):
-    for seed, noise in enumerate((0.0, 0.5, -0.5)):
-        _job(tmp_path, "gendistiller", seed, 30 + noise, 0.9 + noise / 100)
-        _job(tmp_path, "distilhubert", seed, 40 + noise, 0.8 + noise / 100)
-    meta = {"scale": "t", "command": "c", "machine": "m", "wall_minutes": 1, "teacher_spec": "t"}
-    r = results.build(tmp_path, ["pr"], meta)
-    assert r["stats"]["gendistiller"]["pr"]["mean"] == 30.0
+META = {"scale": "t", "command": "c", "machine": "m", "wall_minutes": 1, "teacher_spec": "t"}
+
+
+def test_a_planted_difference_is_held_and_no_difference_is_a_tie(tmp_path):
+    for seed in range(3):
+        _job(tmp_path, "gendistiller", seed, 0.85, 0.9)
+        _job(tmp_path, "distilhubert", seed, 0.70, 0.8)
+        _job(tmp_path, "gendistiller-v1", seed, 0.85, 0.9, budget="short")
+    r = results.build(tmp_path, ["ks"], META)
     by_claim = {c["claim"]: c for c in r["claims"]}
-    assert by_claim[CLAIMS[0].text]["verdict"] == "held"
+    head = by_claim[CLAIMS[0].text]
+    assert head["verdict"] == "held" and head["outcomes"] == {"ks": "win"}
+    d = head["differences"]["ks"]
+    assert d["low"] > 0 and 10 < d["diff"] < 20 and d["n_items"] == N_ITEMS
+    # v1 against v2: the same success rate, different draws: no difference can be claimed
+    same = by_claim[CLAIMS[4].text]
+    assert same["outcomes"]["ks"] == "tie" and same["verdict"] == "held"  # NO_WORSE
+    fid = r["vs_baseline"]["gendistiller"]["fidelity"]
+    assert fid["outcome"] == "win" and abs(fid["diff"] - 10.0) < 1.0  # cosine x 100
+    assert r["vs_baseline"]["gendistiller"]["cosine@4"]["outcome"] == "win"
     params = r["cost_claims"][0]
     assert params["verdict"] == "held" and "0.62x" in params["measured"]
+
     results.write(r, tmp_path / "out")
     md = (tmp_path / "out" / "results.md").read_text()
-    assert "| gendistiller | 0.00 |" in md and "30.0 ± 0.5" in md
+    assert "| gendistiller | 10 × 3 | 0.00 |" in md
+    assert "## Paired differences against the baseline" in md and "▲" in md
+    assert "## Minimum detectable effects" in md
     assert (tmp_path / "out" / "scores.png").stat().st_size > 0
+
+
+def test_models_scored_on_different_items_are_refused(tmp_path):
+    _job(tmp_path, "gendistiller", 0, 0.8, 0.9)
+    _job(tmp_path, "distilhubert", 0, 0.8, 0.9)
+    path = tmp_path / "jobs" / "distilhubert-seed0.json"
+    job = json.loads(path.read_text())
+    job["probes"]["ks"]["items"]["ids"][0] = "other"
+    path.write_text(json.dumps(job))
+    with pytest.raises(ValueError, match="other|different"):
+        results.build(tmp_path, ["ks"], META)

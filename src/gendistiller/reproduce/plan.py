@@ -2,7 +2,12 @@
 ablations (:data:`VARIANTS`), at a scale (:data:`SCALES`), each with several seeds.
 
 Every variant is one preset plus a few student settings; everything else (teacher, data,
-steps, optimiser, seeds) is the same for all, so differences come from the variant alone.
+optimiser) is the same for all, so differences come from the variant alone. A variant's
+``budget`` sets its steps and seeds: ``full`` (the headline pair, GenDistiller and the
+DistilHuBERT baseline) trains ``Scale.steps`` with every seed, ``short`` (the ablations)
+``Scale.ablation_steps`` with ``Scale.ablation_seeds``, and ``brief`` (the task check's
+briefly distilled student) ``Scale.brief_steps`` with the first seed. Every student of one seed sees the same
+sequence of crops (a shorter run sees its beginning), which the teacher cache relies on.
 Both presets are scaled to the teacher by one rule (``student.scale_to_teacher``: the
 teacher's width, heads, FFN and conv encoder; targets at 1/3, 2/3, 3/3 of its depth),
 which keeps the paper's proportions (GenDistiller ~0.6x the baseline with its heads).
@@ -25,6 +30,11 @@ BASELINE = "distilhubert"
 DEFAULT = "gendistiller"
 
 
+FULL, SHORT, BRIEF_BUDGET = "full", "short", "brief"
+BRIEF = "gendistiller-brief"
+FAST = "gendistiller-fast"
+
+
 class Variant(ConfigModel):
     model_config = ConfigDict(frozen=True)
 
@@ -33,6 +43,7 @@ class Variant(ConfigModel):
     description: str
     student: dict[str, Any] = Field(default_factory=dict, description="student config overrides")
     init_from_teacher: bool = True
+    budget: Literal["full", "short", "brief"] = SHORT
 
     def section(self) -> StudentSection:
         """This variant's ``student`` section, scaled to the teacher."""
@@ -44,8 +55,8 @@ _GEN = "gendistiller-base"
 _TF = {"teacher_forcing_ratio": 0.5}  # the GenDistiller recipes' setting (method.md §5)
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant(name=BASELINE, preset="distilhubert-base", description="DistilHuBERT baseline: 2 layers + parallel heads"),
-    Variant(name=DEFAULT, preset=_GEN, description="GenDistiller v2: previous layer as history", student=_TF),
+    Variant(name=BASELINE, preset="distilhubert-base", description="DistilHuBERT baseline: 2 layers + parallel heads", budget=FULL),
+    Variant(name=DEFAULT, preset=_GEN, description="GenDistiller v2: previous layer as history", student=_TF, budget=FULL),
     Variant(name="gendistiller-v1", preset=_GEN, description="v1: all earlier layers as history", student={**_TF, "history": "all"}),
     Variant(name="no-skip", preset=_GEN, description="GenDistiller without the skip connection", student={**_TF, "skip_connection": False}),
     Variant(name="no-outproj", preset=_GEN, description="GenDistiller without the output projection", student={**_TF, "output_projection": False}),
@@ -54,6 +65,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(name="per-step-weights", preset=_GEN, description="one block per generation step instead of one shared", student={**_TF, "shared_weights": False}),
     Variant(name="gendistiller-random-init", preset=_GEN, description="GenDistiller from random weights", student=_TF, init_from_teacher=False),
     Variant(name="distilhubert-random-init", preset="distilhubert-base", description="DistilHuBERT from random weights", init_from_teacher=False),
+    Variant(name=FAST, preset="gendistiller-fast", description="GenDistiller on the light log-mel front-end (docs/method.md, fast students)", student=_TF, budget=FULL),
+    Variant(name="distilhubert-fast", preset="distilhubert-fast", description="DistilHuBERT on the same light front-end", budget=FULL),
+    Variant(name=BRIEF, preset=_GEN, description="GenDistiller distilled briefly: what a task gives a student near its initialisation", student=_TF, budget=BRIEF_BUDGET),
 )  # fmt: skip
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 
@@ -65,15 +79,31 @@ class Scale(ConfigModel):
 
     name: str
     corpus_size: str
-    steps: int
+    steps: int  # the headline pair's distillation steps
+    ablation_steps: int
+    brief_steps: int  # the task check's briefly distilled student
     batch_size: int
     crop_samples: int  # distillation crops (samples at 16 kHz)
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...]  # the headline pair's distillation seeds
+    ablation_seeds: tuple[int, ...]
     tasks: tuple[str, ...]
     probe_recipe: dict[str, Any]  # overrides of every probe recipe
     probe_examples: tuple[int, int, int]  # at most this many train/dev/test examples per task
+    probe_seed: int  # one probe seed for every model, so probe noise cannot rank them
     fidelity_utterances: int
     timing_repeats: int
+    controls: tuple[float, ...]  # cosines of the teacher's degraded copies
+    teacher_cache: bool  # the teacher's states computed once per seed, shared by its students
+
+    def steps_of(self, variant: Variant) -> int:
+        return {FULL: self.steps, SHORT: self.ablation_steps, BRIEF_BUDGET: self.brief_steps}[
+            variant.budget
+        ]
+
+    def seeds_of(self, variant: Variant) -> tuple[int, ...]:
+        return {FULL: self.seeds, SHORT: self.ablation_seeds, BRIEF_BUDGET: self.seeds[:1]}[
+            variant.budget
+        ]
 
 
 SCALES: dict[str, Scale] = {
@@ -81,29 +111,41 @@ SCALES: dict[str, Scale] = {
     "smoke": Scale(
         name="smoke",
         corpus_size="tiny",
-        steps=2,
+        steps=3,
+        ablation_steps=2,
+        brief_steps=1,
         batch_size=2,
         crop_samples=16000,
         seeds=(0, 1),
+        ablation_seeds=(0,),
         tasks=("pr", "ks"),
         probe_recipe={"steps": 4, "eval_every": 2},
         probe_examples=(40, 10, 10),
+        probe_seed=0,
         fidelity_utterances=4,
         timing_repeats=1,
+        controls=(0.95,),
+        teacher_cache=True,
     ),
-    # The published run (docs/results/): under an hour on 2 CPU cores (2 workers).
+    # The published run (docs/results/): at most two hours on 2 CPU cores (2 workers).
     "cpu": Scale(
         name="cpu",
-        corpus_size="default",
-        steps=150,
+        corpus_size="eval",
+        steps=800,
+        ablation_steps=200,
+        brief_steps=40,
         batch_size=8,
         crop_samples=24000,
         seeds=(0, 1, 2),
-        tasks=("pr", "sid", "ks"),
-        probe_recipe={"steps": 300},
-        probe_examples=(160, 40, 100),
-        fidelity_utterances=40,
+        ablation_seeds=(0,),
+        tasks=("pr", "sid", "ks", "ic"),
+        probe_recipe={},
+        probe_examples=(2000, 500, 100_000),
+        probe_seed=0,
+        fidelity_utterances=200,
         timing_repeats=3,
+        controls=(0.98, 0.95),
+        teacher_cache=True,
     ),
 }
 
@@ -116,6 +158,10 @@ class Job:
     @property
     def name(self) -> str:
         return f"{self.variant.name}/seed{self.seed}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.variant.name}-seed{self.seed}"
 
 
 def _known_variants(names: list[str]) -> list[str]:
@@ -130,7 +176,7 @@ class ReproduceConfig(ConfigModel):
 
     scale: Literal[tuple(SCALES)] = Field(  # type: ignore[valid-type]
         "cpu",
-        description="smoke: seconds, for tests; cpu: the published run (about an hour on 2 cores)",
+        description="smoke: seconds, for tests; cpu: the published run (under two hours on 2 cores)",
     )
     out: str = Field(
         "", description="work folder (default: runs/reproduce-SCALE); a rerun resumes it"
@@ -171,17 +217,32 @@ def select_variants(names: list[str] | None) -> tuple[Variant, ...]:
 
 
 def jobs(scale: Scale, variants: tuple[Variant, ...]) -> list[Job]:
-    """Seed-major order: a partial run already has every variant at the first seed."""
-    return [Job(v, s) for s in scale.seeds for v in variants]
+    """Seed-major order: a partial run already has every variant at the first seed; within a
+    seed the longest runs first, so two workers finish together."""
+    seeds = sorted({s for v in variants for s in scale.seeds_of(v)}, key=scale.seeds.index)
+    return [
+        Job(v, s)
+        for s in seeds
+        for v in sorted(variants, key=lambda v: -scale.steps_of(v))
+        if s in scale.seeds_of(v)
+    ]
 
 
 def distill_config(
-    job: Job, scale: Scale, *, teacher: str, manifest: Path, corpus_root: Path, run_dir: Path
+    job: Job,
+    scale: Scale,
+    *,
+    teacher: str,
+    manifest: Path,
+    corpus_root: Path,
+    run_dir: Path,
+    teacher_cache: Path | str = "",
 ) -> DistillConfig:
     """The demo recipe (sized for CPU) with this job's student, seed and scale."""
+    steps = scale.steps_of(job.variant)
     return load_config("demo").merged(
-        run=RunConfig(name=f"{job.variant.name}-seed{job.seed}", dir=run_dir, seed=job.seed),
-        teacher={"spec": teacher},
+        run=RunConfig(name=job.slug, dir=run_dir, seed=job.seed),
+        teacher={"spec": teacher, "cache": str(teacher_cache)},
         student=job.variant.section(),
         data={
             "manifest": manifest,
@@ -191,9 +252,9 @@ def distill_config(
             "min_samples": min(16000, scale.crop_samples),
         },
         trainer={
-            "max_steps": scale.steps,
+            "max_steps": steps,
             "progress_bar": False,
-            "log_every_n_steps": max(1, min(10, scale.steps)),
+            "log_every_n_steps": max(1, min(10, steps)),
         },
-        checkpoint={"every_n_steps": max(1, scale.steps // 2)},
+        checkpoint={"every_n_steps": max(1, steps // 4)},
     )

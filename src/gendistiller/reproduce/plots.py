@@ -1,5 +1,6 @@
-"""The reproduction's figures: every score with its spread, and free-running fidelity per
-generated layer (where exposure bias shows)."""
+"""The reproduction's figures: every score with its spread, free-running fidelity per
+generated layer (where exposure bias shows), the headline runs' loss curves and the probes'
+layer weights."""
 
 from __future__ import annotations
 
@@ -68,6 +69,51 @@ def fidelity_by_layer(results: Mapping, path: str | os.PathLike) -> None:
     ax.set_ylabel("cosine to the teacher (free running)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp)
+
+
+def loss_curves(results: Mapping, path: str | os.PathLike) -> None:
+    """Training loss of every headline run against the step (log scale), one colour per
+    variant: where the curve flattens, the run has converged."""
+    fig = Figure(figsize=(6.5, 4.0), dpi=DPI)
+    ax = fig.add_subplot()
+    colors = {BASELINE: "tab:orange", DEFAULT: "tab:blue"}
+    seen: set[str] = set()
+    for run in results["convergence"].values():
+        variant = run["variant"]
+        label = None if variant in seen else variant
+        seen.add(variant)
+        ax.plot(run["steps"], run["losses"], color=colors.get(variant, "tab:gray"),
+                linewidth=1, alpha=0.8, label=label)  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("distillation loss (training)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp)
+
+
+def layer_weights(results: Mapping, path: str | os.PathLike) -> None:
+    """The probes' learnt weight of each hidden state (SUPERB's weighted sum), per task, for
+    the teacher and the headline pair: which layers a task reads."""
+    models = results["layer_weights"]
+    tasks = sorted({t for per in models.values() for t in per}, key=results["tasks"].index)
+    fig = Figure(figsize=(3.2 * len(tasks), 3.0), dpi=DPI)
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks, strict=True):
+        for name, per in models.items():
+            if task in per:
+                weights = per[task]
+                ax.plot(range(len(weights)), weights, marker="o", label=name)
+        ax.set_title(task.upper(), fontsize=10)
+        ax.set_xlabel("hidden state (0 = front-end)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("probe layer weight")
+    axes[-1].legend(fontsize=7)
     fig.tight_layout()
     with io.atomic_path(path) as tmp:
         fig.savefig(tmp)

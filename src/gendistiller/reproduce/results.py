@@ -1,6 +1,7 @@
-"""From per-seed scores to the published comparison: mean ± spread per student, each
-claim of the paper judged (see :mod:`gendistiller.reproduce.claims` for the tie rule), a
-markdown table and the plots."""
+"""From per-seed, per-item scores to the published comparison: mean ± spread per student,
+every student's paired difference to the baseline, each claim judged on those intervals
+(:mod:`gendistiller.reproduce.claims`), the task check, the controls, the MDEs and the
+convergence of the headline runs; then the markdown (:mod:`.tables`) and the plots."""
 
 from __future__ import annotations
 
@@ -11,21 +12,28 @@ from pathlib import Path
 from typing import Any
 
 from gendistiller import io
-from gendistiller.evaluation.report import table, write_json
-from gendistiller.reproduce import plots
-from gendistiller.reproduce.claims import CLAIMS, FIDELITY, Stat, judge, stat
-from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
+from gendistiller.evaluation.report import write_json
+from gendistiller.evaluation.statistics import compare
+from gendistiller.reproduce import plots, tables
+from gendistiller.reproduce.claims import CLAIMS, FIDELITY, LOSS, WIN, Stat, judge, outcome, stat
+from gendistiller.reproduce.jobs import JOBS, RUNS
+from gendistiller.reproduce.plan import BASELINE, BRIEF, DEFAULT, FULL
+
+CONVERGED_BELOW = 0.02  # the last fifth of training improves the loss by less than this
 
 
-def load_scores(out: Path) -> tuple[dict[str, list[dict]], list[dict], dict | None]:
-    """Per-variant job results, teacher results and the efficiency benchmark."""
+def load_scores(out: Path) -> dict[str, Any]:
+    """Per-variant job results and the reference files of a reproduction folder."""
     by_variant: dict[str, list[dict]] = {}
-    for path in sorted((out / "jobs").glob("*.json")):
+    for path in sorted((out / JOBS).glob("*.json")):
         result = json.loads(path.read_text())
         by_variant.setdefault(result["variant"], []).append(result)
-    teacher = [json.loads(p.read_text()) for p in sorted(out.glob("teacher-seed*.json"))]
-    eff = out / "efficiency.json"
-    return by_variant, teacher, json.loads(eff.read_text()) if eff.is_file() else None
+    files = {"teacher": "teacher.json", "twin": "teacher-random.json",
+             "controls": "controls.json", "efficiency": "efficiency.json"}  # fmt: skip
+    loaded: dict[str, Any] = {"jobs": by_variant}
+    for key, name in files.items():
+        loaded[key] = json.loads((out / name).read_text()) if (out / name).is_file() else None
+    return loaded
 
 
 def summarise(results: Sequence[dict], tasks: Sequence[str]) -> dict[str, Stat]:
@@ -44,6 +52,140 @@ def summarise(results: Sequence[dict], tasks: Sequence[str]) -> dict[str, Stat]:
     return stats
 
 
+def metric_items(result: Mapping, metric: str) -> tuple[dict, bool] | None:
+    """One result's per-item scores of ``metric`` (``{"ids", "num", "den"}``) and whether
+    lower is better. Fidelity items are each utterance's cosine weighted by its frames (the
+    mean over the target layers, or ``cosine@L`` for layer L, as
+    :func:`~gendistiller.evaluation.statistics.compare_fidelity` scores them), so their
+    differences read in cosine x 100."""
+    probe = result.get("probes", {}).get(metric)
+    if probe is not None:
+        return probe["items"], bool(probe["lower_is_better"])
+    fid = result.get("fidelity")
+    if not fid or not (metric == FIDELITY or metric.startswith("cosine@")):
+        return None
+    items = fid["items"]
+    if metric == FIDELITY:
+        cosines = [statistics.fmean(row) for row in items["cosine"]]
+    else:
+        column = list(items["layers"]).index(int(metric.split("@")[1]))
+        cosines = [row[column] for row in items["cosine"]]
+    frames = [float(f) for f in items["frames"]]
+    num = [c * f for c, f in zip(cosines, frames, strict=True)]
+    return {"ids": items["ids"], "num": num, "den": frames}, False
+
+
+def difference(a: Sequence[Mapping], b: Sequence[Mapping], metric: str) -> dict | None:
+    """A minus B on ``metric``, paired over test items, seeds resampled (None if either
+    side lacks it)."""
+    got_a = [metric_items(r, metric) for r in a]
+    got_b = [metric_items(r, metric) for r in b]
+    if not got_a or not got_b or any(g is None for g in (*got_a, *got_b)):
+        return None
+    lower = got_a[0][1]  # type: ignore[index]
+    diff = compare([g[0] for g in got_a], [g[0] for g in got_b], lower_is_better=lower).to_dict()  # type: ignore[index]
+    return {**diff, "outcome": outcome(diff, lower)}
+
+
+def _differences(a: Sequence[Mapping], b: Sequence[Mapping], metrics: Sequence[str]) -> dict:
+    found = {m: difference(a, b, m) for m in metrics}
+    return {m: d for m, d in found.items() if d is not None}
+
+
+def task_check(teacher: Mapping | None, brief: Sequence[Mapping], twin: Mapping | None,
+               tasks: Sequence[str]) -> dict[str, dict]:  # fmt: skip
+    """Does each task measure what distillation transfers? The teacher must score at least
+    as well as a briefly distilled student of itself and significantly better than its
+    random-weight twin."""
+    if teacher is None:
+        return {}
+    checks = {}
+    for task in tasks:
+        vs_brief = difference([teacher], brief, task) if brief else None
+        vs_twin = difference([teacher], [twin], task) if twin else None
+        checks[task] = {
+            "vs_brief": vs_brief,
+            "vs_twin": vs_twin,
+            "informative": bool(vs_brief and vs_twin and vs_brief["outcome"] != LOSS
+                                and vs_twin["outcome"] == WIN),  # fmt: skip
+        }
+    return checks
+
+
+def convergence(out: Path, by_variant: Mapping[str, list[dict]]) -> dict[str, dict]:
+    """Loss curve and tail improvement of every headline run."""
+    from gendistiller.training.curves import LOSS_LOG, loss_curve, tail_improvement
+
+    runs = {}
+    for results in by_variant.values():
+        for r in results:
+            run_dir = out / RUNS / f"{r['variant']}-seed{r['seed']}"
+            if r.get("budget") != FULL or not (run_dir / LOSS_LOG).is_file():
+                continue
+            steps, losses = loss_curve(run_dir)
+            if not losses:
+                continue
+            tail = tail_improvement(losses)
+            runs[f"{r['variant']}-seed{r['seed']}"] = {
+                "variant": r["variant"], "seed": r["seed"], "steps": list(steps),
+                "losses": [round(float(x), 5) for x in losses],
+                "tail_improvement": round(tail, 4), "converged": tail < CONVERGED_BELOW,
+            }  # fmt: skip
+    return runs
+
+
+def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str, Any]:
+    loaded = load_scores(out)
+    by_variant, teacher, twin = loaded["jobs"], loaded["teacher"], loaded["twin"]
+    stats = {v: summarise(rs, tasks) for v, rs in by_variant.items()}
+    layers = sorted({k for st in stats.values() for k in st if k.startswith("cosine@")},
+                    key=lambda k: int(k.split("@")[1]))  # fmt: skip
+    metrics = [*tasks, FIDELITY, *layers]
+    base = by_variant.get(BASELINE, [])
+    vs_baseline = {v: _differences(rs, base, metrics) for v, rs in by_variant.items() if v != BASELINE}
+    if teacher and base:
+        vs_baseline["teacher"] = _differences([teacher], base, tasks)
+    claims = []
+    for c in CLAIMS:
+        if c.a in by_variant and c.b in by_variant:
+            diffs = _differences(by_variant[c.a], by_variant[c.b], c.metric_names(tasks))
+            lower = {m: d["lower_is_better"] for m, d in diffs.items()}
+            claims.append({"a": c.a, "b": c.b, "kind": c.kind, **judge(c.text, diffs, lower, c.kind)})
+    return {
+        **meta,
+        "tasks": list(tasks),
+        "metrics": metrics,
+        "seeds": {v: sorted(r["seed"] for r in rs) for v, rs in by_variant.items()},
+        "steps": {v: rs[0].get("steps") for v, rs in by_variant.items()},
+        "budgets": {v: rs[0].get("budget") for v, rs in by_variant.items()},
+        "stats": {v: {k: vars(s) for k, s in st.items()} for v, st in stats.items()},
+        "teacher": {k: vars(s) for k, s in summarise([teacher], tasks).items()} if teacher else {},
+        "twin": {k: vars(s) for k, s in summarise([twin], tasks).items()} if twin else {},
+        "layer_weights": _layer_weights(teacher, by_variant, tasks),
+        "vs_baseline": vs_baseline,
+        "task_check": task_check(teacher, by_variant.get(BRIEF, []), twin, tasks),
+        "controls": loaded["controls"],
+        "convergence": convergence(out, by_variant),
+        "parameters": {v: rs[0]["parameters"] for v, rs in by_variant.items()},
+        "parameters_with_heads": {v: rs[0]["parameters_with_heads"] for v, rs in by_variant.items()},
+        "teacher_parameters": teacher["parameters"] if teacher else None,
+        "efficiency": loaded["efficiency"],
+        "claims": claims,
+        "cost_claims": cost_claims(loaded["efficiency"], by_variant),
+    }
+
+
+def _layer_weights(teacher: Mapping | None, by_variant: Mapping[str, list[dict]],
+                   tasks: Sequence[str]) -> dict[str, dict[str, list[float]]]:  # fmt: skip
+    """The probes' learnt layer weights (first seed) of the teacher and the headline pair."""
+    models = {"teacher": teacher} if teacher else {}
+    models.update({v: by_variant[v][0] for v in (DEFAULT, BASELINE) if v in by_variant})
+    return {
+        name: {t: r["probes"][t]["layer_weights"] for t in tasks if t in r.get("probes", {})}
+        for name, r in models.items()
+    }
+
+
 def cost_claims(eff: Mapping | None, by_variant: Mapping[str, list[dict]]) -> list[dict]:
     claims = []
     if BASELINE in by_variant and DEFAULT in by_variant:
@@ -57,45 +199,19 @@ def cost_claims(eff: Mapping | None, by_variant: Mapping[str, list[dict]]) -> li
             "verdict": "held" if ratio <= 0.72 else "not held",
         })  # fmt: skip
     if eff and BASELINE in eff["models"] and DEFAULT in eff["models"]:
-        ratio = _ms_per_s(eff, DEFAULT) / _ms_per_s(eff, BASELINE)
+        ratio = ms_per_s(eff, DEFAULT) / ms_per_s(eff, BASELINE)
         claims.append({
             "claim": "similar time to the baseline (within 15%)",
-            "measured": f"{_ms_per_s(eff, DEFAULT):.1f} vs {_ms_per_s(eff, BASELINE):.1f} ms per second of audio = {ratio:.2f}x",
+            "measured": f"{ms_per_s(eff, DEFAULT):.1f} vs {ms_per_s(eff, BASELINE):.1f} ms per second of audio = {ratio:.2f}x",
             "verdict": "held" if ratio <= 1.15 else "not held",
         })  # fmt: skip
     return claims
 
 
-def _ms_per_s(eff: Mapping, name: str) -> float:
+def ms_per_s(eff: Mapping, name: str) -> float:
     model = eff["models"][name]
     seconds = max(model["latency_ms"], key=float)
     return model["latency_ms"][seconds] / float(seconds)
-
-
-def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str, Any]:
-    by_variant, teacher, eff = load_scores(out)
-    stats = {v: summarise(rs, tasks) for v, rs in by_variant.items()}
-    teacher_stats = summarise(teacher, tasks) if teacher else {}
-    claims = []
-    for c in CLAIMS:
-        if c.a in stats and c.b in stats:
-            verdict = judge(c.text, stats[c.a], stats[c.b], c.metric_names(tasks), c.kind)
-            claims.append({"a": c.a, "b": c.b, **verdict})
-    return {
-        **meta,
-        "tasks": list(tasks),
-        "seeds": {v: sorted(r["seed"] for r in rs) for v, rs in by_variant.items()},
-        "stats": {v: {k: vars(s) for k, s in st.items()} for v, st in stats.items()},
-        "teacher": {k: vars(s) for k, s in teacher_stats.items()},
-        "parameters": {v: rs[0]["parameters"] for v, rs in by_variant.items()},
-        "parameters_with_heads": {
-            v: rs[0]["parameters_with_heads"] for v, rs in by_variant.items()
-        },
-        "teacher_parameters": teacher[0]["parameters"] if teacher else None,
-        "efficiency": eff,
-        "claims": claims,
-        "cost_claims": cost_claims(eff, by_variant),
-    }
 
 
 def write(results: Mapping[str, Any], folder: Path) -> None:
@@ -104,95 +220,8 @@ def write(results: Mapping[str, Any], folder: Path) -> None:
     write_json(folder / "results.json", results)
     plots.scores(results, folder / "scores.png")
     plots.fidelity_by_layer(results, folder / "fidelity_by_layer.png")
-    io.write_text(folder / "results.md", markdown(results))
-
-
-def markdown(r: Mapping[str, Any]) -> str:
-    tasks = r["tasks"]
-    metric_names = {t: _metric_label(r, t) for t in tasks}
-    header = ["model", "params (M)", "trained params (M)", "size vs teacher", "ms / s audio"]
-    header += [metric_names[t] for t in tasks] + ["fidelity (cos) ↑"]
-    rows = []
-    if r["teacher"]:
-        rows.append(_row("teacher", r, r["teacher"], tasks, teacher=True))
-    order = [v.name for v in VARIANTS if v.name in r["stats"]]
-    rows += [_row(v, r, r["stats"][v], tasks) for v in order]
-    lines = [
-        f"# Reproduction of the paper's comparison (scale `{r['scale']}`)",
-        "",
-        f"Command: `{r['command']}`  ",
-        f"Machine: {r['machine']}  ",
-        f"Wall time: {r['wall_minutes']} min, summed over {r.get('invocations', 1)} invocation(s) "
-        "(a rerun resumes and skips what is finished)  ",
-        f"Teacher: `{r['teacher_spec']}`; seeds: {_seeds(r['seeds'])}; "
-        "scores are mean ± standard deviation over seeds.",
-        "",
-        "Probes run on the offline corpus's held-out speakers with the fixed recipes of "
-        "docs/evaluation.md, shortened as listed in docs/reproduce.md, so they compare "
-        "students with each other, not with the SUPERB leaderboard.",
-        "",
-        table(header, rows),
-        "",
-        "## Claims",
-        "",
-        "A wins a metric only when the two means differ by more than the sum of their "
-        "standard deviations; otherwise the metric is a tie.",
-        "",
-    ]
-    for c in r["cost_claims"]:
-        lines.append(f"- **{c['claim']}**: {c['verdict']} ({c['measured']})")
-    for c in r["claims"]:
-        detail = ", ".join(f"{_short(m)} {o}" for m, o in c["outcomes"].items())
-        lines.append(f"- **{c['claim']}** ({c['a']} vs {c['b']}): {c['verdict']} — {detail}")
-    lines += [
-        "",
-        "## Plots",
-        "",
-        "![scores](scores.png)",
-        "",
-        "![fidelity by layer](fidelity_by_layer.png)",
-        "",
-        "## Variants",
-        "",
-    ]
-    lines += [f"- `{v.name}`: {v.description}" for v in VARIANTS if v.name in r["stats"]]
-    return "\n".join(lines) + "\n"
-
-
-def _row(
-    name: str, r: Mapping, stats: Mapping, tasks: Sequence[str], teacher: bool = False
-) -> list[str]:
-    params = r["teacher_parameters"] if teacher else r["parameters"][name]
-    trained = params if teacher else r["parameters_with_heads"][name]
-    eff = (r.get("efficiency") or {}).get("models", {})
-    timing = f"{_ms_per_s(r['efficiency'], name):.1f}" if name in eff else "–"
-    size = f"{params / r['teacher_parameters']:.0%}" if r["teacher_parameters"] else "–"
-    cells = [name, f"{params / 1e6:.2f}", f"{trained / 1e6:.2f}", size, timing]
-    cells += [_cell(stats.get(t)) for t in tasks]
-    cells.append("–" if teacher else _cell(stats.get(FIDELITY), digits=3))
-    return cells
-
-
-def _cell(s: Mapping | None, digits: int = 1) -> str:
-    if s is None:
-        return "–"
-    return f"{s['mean']:.{digits}f} ± {s['sd']:.{digits}f}"
-
-
-def _metric_label(r: Mapping, task: str) -> str:
-    for st in (r["teacher"], *r["stats"].values()):
-        if task in st:
-            arrow = "↓" if st[task]["lower_is_better"] else "↑"
-            return f"{task.upper()} {'error' if st[task]['lower_is_better'] else 'acc'} % {arrow}"
-    return task.upper()
-
-
-def _short(metric: str) -> str:
-    return metric.upper() if metric != FIDELITY else "fidelity"
-
-
-def _seeds(seeds: Mapping[str, list[int]]) -> str:
-    distinct = {tuple(s) for s in seeds.values()}
-    if len(distinct) == 1:
-        return f"{', '.join(map(str, distinct.pop()))} for every student"
-    return "; ".join(f"{v}: {', '.join(map(str, s))}" for v, s in seeds.items())
+    if results.get("convergence"):
+        plots.loss_curves(results, folder / "loss_curves.png")
+    if results.get("layer_weights"):
+        plots.layer_weights(results, folder / "layer_weights.png")
+    io.write_text(folder / "results.md", tables.markdown(results))

@@ -1,0 +1,208 @@
+"""One unit of a reproduction's work, runnable in a worker process: distil and evaluate a
+student, probe the teacher or its random-weight twin, run the controls, build a seed's
+teacher cache. Every result keeps its per-item test scores, so any two models can be
+compared on the same items later (:mod:`gendistiller.reproduce.results`)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gendistiller.evaluation.report import write_json
+from gendistiller.reproduce.plan import Job, Scale, distill_config
+
+log = logging.getLogger(__name__)
+
+RUNS, JOBS, CACHES = "runs", "jobs", "teacher-cache"
+TEACHER, RANDOM_TWIN = "teacher", "teacher-random"
+
+
+@dataclass
+class Context:
+    """What every job needs, picklable for worker processes."""
+
+    out: Path
+    scale: Scale
+    teacher: str
+    corpus_root: Path
+    manifest: Path
+    threads: int
+
+    def run_dir(self, job: Job) -> Path:
+        return self.out / RUNS / job.slug
+
+    def result_path(self, job: Job) -> Path:
+        return self.out / JOBS / f"{job.slug}.json"
+
+    def cache_dir(self, seed: int) -> Path | str:
+        return self.out / CACHES / f"seed{seed}" if self.scale.teacher_cache else ""
+
+    def config(self, job: Job):
+        return distill_config(job, self.scale, teacher=self.teacher, manifest=self.manifest,
+                              corpus_root=self.corpus_root, run_dir=self.run_dir(job),
+                              teacher_cache=self.cache_dir(job.seed))  # fmt: skip
+
+
+def build_cache(ctx: Context, job: Job) -> float:
+    """The teacher's states for ``job``'s sequence of crops (the longest job of its seed)."""
+    from gendistiller.training.teacher_cache_build import build_teacher_cache
+
+    _setup(ctx)
+    started = time.perf_counter()
+    cfg = ctx.config(job)
+    build_teacher_cache(cfg, cfg.teacher.cache, steps=cfg.trainer.max_steps)
+    return time.perf_counter() - started
+
+
+def run_job(ctx: Context, job: Job) -> float:
+    """Distil (resuming a partial run) and evaluate one student; returns seconds spent."""
+    from gendistiller.training.run import STUDENT_DIR, train
+
+    _setup(ctx)
+    started = time.perf_counter()
+    run_dir = ctx.run_dir(job)
+    trained = run_dir / "trained.json"
+    if not trained.is_file():
+        result = train(ctx.config(job), progress=False)
+        write_json(
+            trained,
+            {"steps": result.global_step, "seconds": round(time.perf_counter() - started, 1)},
+        )
+    train_seconds = time.perf_counter() - started
+    report = evaluate_student(ctx, job, run_dir / STUDENT_DIR)
+    report["seconds"] = {
+        "distill": round(train_seconds, 1),
+        "evaluate": round(time.perf_counter() - started - train_seconds, 1),
+    }
+    write_json(ctx.result_path(job), report)
+    return time.perf_counter() - started
+
+
+def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any]:
+    from gendistiller.evaluation.fidelity import fidelity
+    from gendistiller.evaluation.superb import load_upstream
+
+    corpus = _corpus(ctx)
+    student = load_upstream(student_dir, name=job.variant.name)
+    held_out = [r for r in corpus.records if r.split == "test"]
+    random.Random(0).shuffle(held_out)  # the same utterances for every student
+    chosen = held_out[: ctx.scale.fidelity_utterances]
+    fid = fidelity(student, teacher_upstream(ctx.teacher), (corpus.load(r) for r in chosen),
+                   metric="cka", ids=[r.id for r in chosen])  # fmt: skip
+    return {
+        "variant": job.variant.name,
+        "budget": job.variant.budget,
+        "seed": job.seed,
+        "steps": ctx.scale.steps_of(job.variant),
+        "parameters": student.parameter_count(),
+        "parameters_with_heads": sum(p.numel() for p in student.model.parameters()),
+        "fidelity": {
+            "target_layers": fid.target_layers,
+            "l1": fid.l1,
+            "cosine": fid.cosine,
+            "items": fid.items,
+        },
+        "probes": probes(ctx, student),
+    }
+
+
+def evaluate_reference(ctx: Context, which: str) -> dict[str, Any]:
+    """The teacher's probes (its features cached on disk, for the controls), or those of
+    its random-weight twin: the same architecture, never trained."""
+    _setup(ctx)
+    if which == TEACHER:
+        upstream, cache = teacher_upstream(ctx.teacher), ctx.out / "teacher-features"
+    else:
+        upstream, cache = _random_twin(ctx.teacher), None
+    return {
+        "variant": which,
+        "seed": 0,
+        "parameters": upstream.parameter_count(),
+        "probes": probes(ctx, upstream, cache=cache),
+    }
+
+
+def run_controls(ctx: Context, teacher_results: dict | None = None) -> dict[str, Any]:
+    """The teacher against itself re-probed and against its degraded copies
+    (``teacher_results``: the teacher's own probe results, not recomputed)."""
+    from gendistiller.evaluation.controls import run_controls as controls
+
+    _setup(ctx)
+    data, recipes = task_data(ctx)
+    return controls(teacher_upstream(ctx.teacher), data, recipes=recipes,
+                    probe_seed=ctx.scale.probe_seed, cosines=ctx.scale.controls,
+                    cache_dir=ctx.out / "teacher-features", teacher_results=teacher_results)  # fmt: skip
+
+
+def task_data(ctx: Context) -> tuple[dict, dict]:
+    """Every task's examples (the same for every model) and its recipe at this scale."""
+    from gendistiller.evaluation.probes import TASKS
+
+    corpus = _corpus(ctx)
+    data = {
+        t: TASKS[t].from_corpus(corpus).subset(*ctx.scale.probe_examples).check()
+        for t in ctx.scale.tasks
+    }
+    recipes = {t: TASKS[t].recipe.with_overrides(**ctx.scale.probe_recipe) for t in data}
+    return data, recipes
+
+
+def probes(ctx: Context, upstream, cache: Path | None = None) -> dict[str, Any]:
+    from gendistiller.evaluation.probes import run_probes
+
+    data, recipes = task_data(ctx)
+    results = run_probes(upstream, data, cache_dir=cache, recipes=recipes,
+                         seed=ctx.scale.probe_seed, progress=False)  # fmt: skip
+    keep = ("metric", "lower_is_better", "test", "dev", "chance", "layer_weights", "items")
+    return {t: {k: r.as_dict()[k] for k in keep} for t, r in results.items()}
+
+
+def _setup(ctx: Context) -> None:
+    torch.set_num_threads(ctx.threads)
+    _quiet_libraries()
+
+
+def _quiet_libraries() -> None:
+    """Dozens of runs: keep their per-run chatter (weight loading, shard writing, info
+    lines) out of the reproduction's own progress lines."""
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    for name in ("gendistiller", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_corpus(root: Path):
+    from gendistiller.corpus import load_corpus
+
+    return load_corpus(root)
+
+
+@functools.lru_cache(maxsize=2)
+def teacher_upstream(spec: str):
+    """One teacher per process: every job of a worker compares against the same one."""
+    from gendistiller.evaluation.superb import load_upstream
+
+    return load_upstream(spec, name=TEACHER)
+
+
+def _random_twin(spec: str):
+    """The teacher's architecture with random weights (seed 0)."""
+    from gendistiller.evaluation.superb import Upstream
+    from gendistiller.teachers import Teacher
+
+    twin = Teacher.from_config(teacher_upstream(spec).config, seed=0, name=RANDOM_TWIN)
+    return Upstream(twin, name=RANDOM_TWIN)
+
+
+def _corpus(ctx: Context):
+    return _load_corpus(ctx.corpus_root)
