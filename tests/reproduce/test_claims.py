@@ -51,7 +51,9 @@ def test_verdicts_need_a_majority_of_wins_and_all_ties_are_a_tie_within_the_mde(
 def test_the_kind_is_declared_not_read_from_the_wording():
     lower = {"pr": True, "ks": False}
     one_win_one_tie = {"pr": _d(-5, 1), "ks": _d(0.1, 1)}
-    assert judge("A is at least as good as B", one_win_one_tie, lower, BEATS)["verdict"] == "not held"
+    assert (
+        judge("A is at least as good as B", one_win_one_tie, lower, BEATS)["verdict"] == "not held"
+    )
     assert judge("A beats B", one_win_one_tie, lower, NO_WORSE)["verdict"] == "held"
     with pytest.raises(ValueError, match="claim kind"):
         judge("A beats B", one_win_one_tie, lower, "better")

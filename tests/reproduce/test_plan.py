@@ -77,7 +77,6 @@ def test_seeds_reach_the_run_config_and_jobs_are_seed_major():
 
 
 def test_every_job_of_a_seed_shares_the_teacher_cache_and_the_crops():
-    scale = SCALES["cpu"]
     configs = [_config(v, seed=1).to_dict() for v in VARIANTS]
     assert len({c["teacher"]["cache"] for c in configs}) == 1
     assert len({repr(c["data"]) for c in configs}) == 1

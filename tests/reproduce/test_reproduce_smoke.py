@@ -29,7 +29,9 @@ def test_smoke_reproduction_writes_the_table_and_resumes(tmp_path, monkeypatch, 
     assert r["seeds"] == {v.name: list(scale.seeds_of(v)) for v in VARIANTS}
     assert set(r["efficiency"]["models"]) == {"teacher", *(v.name for v in VARIANTS)}
     assert set(r["task_check"]) == set(scale.tasks)
-    assert {c["variant"] for c in r["convergence"].values()} == {v.name for v in VARIANTS if v.budget == "full"}
+    assert {c["variant"] for c in r["convergence"].values()} == {
+        v.name for v in VARIANTS if v.budget == "full"
+    }
     plots = ("scores.png", "fidelity_by_layer.png", "loss_curves.png", "layer_weights.png")
     assert all((docs / name).stat().st_size > 0 for name in plots)
     # the students of one seed read the teacher's states from its cache

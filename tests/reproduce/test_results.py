@@ -14,7 +14,11 @@ N_ITEMS = 400
 
 def _items(rng, p_correct):
     correct = (rng.random(N_ITEMS) < p_correct).astype(float)
-    return {"ids": [f"u{i}" for i in range(N_ITEMS)], "num": correct.tolist(), "den": [1.0] * N_ITEMS}
+    return {
+        "ids": [f"u{i}" for i in range(N_ITEMS)],
+        "num": correct.tolist(),
+        "den": [1.0] * N_ITEMS,
+    }
 
 
 def _job(out, variant, seed, ks_p, cos, budget="full"):

@@ -46,7 +46,9 @@ class EvaluateConfig(ConfigModel):
     )
     corpus: str = Field("", description="corpus folder (default: the cached offline corpus)")
     corpus_size: str = Field(
-        "default", description="size of the cached corpus when --corpus is not given"
+        "eval",
+        description="size of the cached corpus when --corpus is not given (eval: at least"
+        " 1,000 test items per probe task; default: the demo's, small test sets)",
     )
     data: dict[str, str] = Field(
         default_factory=dict,

@@ -18,6 +18,7 @@ from gendistiller.reproduce import plots, tables
 from gendistiller.reproduce.claims import CLAIMS, FIDELITY, LOSS, WIN, Stat, judge, outcome, stat
 from gendistiller.reproduce.jobs import JOBS, RUNS
 from gendistiller.reproduce.plan import BASELINE, BRIEF, DEFAULT, FULL
+from gendistiller.reproduce.tables import ms_per_s
 
 CONVERGED_BELOW = 0.02  # the last fifth of training improves the loss by less than this
 
@@ -106,8 +107,9 @@ def task_check(teacher: Mapping | None, brief: Sequence[Mapping], twin: Mapping 
         checks[task] = {
             "vs_brief": vs_brief,
             "vs_twin": vs_twin,
-            "informative": bool(vs_brief and vs_twin and vs_brief["outcome"] != LOSS
-                                and vs_twin["outcome"] == WIN),  # fmt: skip
+            "informative": bool(
+                vs_brief and vs_twin and vs_brief["outcome"] != LOSS and vs_twin["outcome"] == WIN
+            ),  # fmt: skip
         }
     return checks
 
@@ -142,7 +144,9 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
                     key=lambda k: int(k.split("@")[1]))  # fmt: skip
     metrics = [*tasks, FIDELITY, *layers]
     base = by_variant.get(BASELINE, [])
-    vs_baseline = {v: _differences(rs, base, metrics) for v, rs in by_variant.items() if v != BASELINE}
+    vs_baseline = {
+        v: _differences(rs, base, metrics) for v, rs in by_variant.items() if v != BASELINE
+    }
     if teacher and base:
         vs_baseline["teacher"] = _differences([teacher], base, tasks)
     claims = []
@@ -150,7 +154,9 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
         if c.a in by_variant and c.b in by_variant:
             diffs = _differences(by_variant[c.a], by_variant[c.b], c.metric_names(tasks))
             lower = {m: d["lower_is_better"] for m, d in diffs.items()}
-            claims.append({"a": c.a, "b": c.b, "kind": c.kind, **judge(c.text, diffs, lower, c.kind)})
+            claims.append(
+                {"a": c.a, "b": c.b, "kind": c.kind, **judge(c.text, diffs, lower, c.kind)}
+            )
     return {
         **meta,
         "tasks": list(tasks),
@@ -167,7 +173,9 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
         "controls": loaded["controls"],
         "convergence": convergence(out, by_variant),
         "parameters": {v: rs[0]["parameters"] for v, rs in by_variant.items()},
-        "parameters_with_heads": {v: rs[0]["parameters_with_heads"] for v, rs in by_variant.items()},
+        "parameters_with_heads": {
+            v: rs[0]["parameters_with_heads"] for v, rs in by_variant.items()
+        },
         "teacher_parameters": teacher["parameters"] if teacher else None,
         "efficiency": loaded["efficiency"],
         "claims": claims,
@@ -206,12 +214,6 @@ def cost_claims(eff: Mapping | None, by_variant: Mapping[str, list[dict]]) -> li
             "verdict": "held" if ratio <= 1.15 else "not held",
         })  # fmt: skip
     return claims
-
-
-def ms_per_s(eff: Mapping, name: str) -> float:
-    model = eff["models"][name]
-    seconds = max(model["latency_ms"], key=float)
-    return model["latency_ms"][seconds] / float(seconds)
 
 
 def write(results: Mapping[str, Any], folder: Path) -> None:

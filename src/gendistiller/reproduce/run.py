@@ -64,7 +64,9 @@ def reproduce(
     )
     caches = _caches_to_build(ctx, todo)
     for job, seconds in _run_all(work.build_cache, ctx, caches, workers):
-        say(f"teacher cache for seed {job.seed} ({ctx.config(job).trainer.max_steps} steps): {seconds:.0f} s")
+        say(
+            f"teacher cache for seed {job.seed} ({ctx.config(job).trainer.max_steps} steps): {seconds:.0f} s"
+        )
     for i, (job, seconds) in enumerate(_run_all(work.run_job, ctx, todo, workers), start=done + 1):
         say(f"[{i}/{len(planned)}] {job.name}: {seconds:.0f} s")
     for name, path in ((TEACHER, out / "teacher.json"), (RANDOM_TWIN, out / "teacher-random.json")):
@@ -72,7 +74,9 @@ def reproduce(
             say(f"probes of the {name}")
             write_json(path, work.evaluate_reference(ctx, name))
     if scale.controls and not (out / "controls.json").is_file():
-        say(f"controls: the teacher re-probed and degraded to cosine {', '.join(map(str, scale.controls))}")
+        say(
+            f"controls: the teacher re-probed and degraded to cosine {', '.join(map(str, scale.controls))}"
+        )
         teacher_probes = json.loads((out / "teacher.json").read_text())["probes"]
         write_json(out / "controls.json", work.run_controls(ctx, teacher_probes))
     efficiency_path = out / "efficiency.json"

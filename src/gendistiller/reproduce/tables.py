@@ -54,7 +54,9 @@ def score_table(r: Mapping) -> str:
     rows = []
     for name, stats in (("teacher", r["teacher"]), ("teacher-random", r.get("twin") or {})):
         if stats:
-            rows.append([name, "–", *_sizes(r, "teacher"), *(_cell(stats.get(t)) for t in tasks), "–"])
+            rows.append(
+                [name, "–", *_sizes(r, "teacher"), *(_cell(stats.get(t)) for t in tasks), "–"]
+            )
     for v in _order(r):
         st = r["stats"][v]
         budget = f"{r['steps'].get(v)} × {len(r['seeds'][v])}"
@@ -137,18 +139,32 @@ def controls_section(r: Mapping) -> list[str]:
                          c["expected"], c["verdict"], "yes" if c["passed"] else "**no**"])  # fmt: skip
         rows.append([task.upper(), "", "degraded copies in the right order", "", "", "", "",
                      "yes" if t["ordered"] else "**no**"])  # fmt: skip
-    verdict = "every control behaved as expected" if controls["passed"] else "**some controls failed**"
+    verdict = (
+        "every control behaved as expected" if controls["passed"] else "**some controls failed**"
+    )
     return [
         "## Controls: models whose answer is known",
         "",
         f"The teacher (probe seed {controls['probe_seed']}) against itself re-probed with seed "
         f"{controls['reprobe_seed']} (must tie) and against copies of itself whose hidden states "
-        "carry noise at a cosine of " + ", ".join(f"{c:g}" for c in controls["cosines"])
+        "carry noise at a cosine of "
+        + ", ".join(f"{c:g}" for c in controls["cosines"])
         + " to the originals (must lose, more as the cosine falls); the difference is the "
         f"teacher minus the control, paired over test items. Result: {verdict}.",
         "",
-        table(["task", "teacher", "control", "score", "teacher − control", "expected", "verdict",
-               "as expected"], rows),  # fmt: skip
+        table(
+            [
+                "task",
+                "teacher",
+                "control",
+                "score",
+                "teacher − control",
+                "expected",
+                "verdict",
+                "as expected",
+            ],
+            rows,
+        ),  # fmt: skip
         "",
     ]
 
@@ -204,15 +220,16 @@ def _sizes(r: Mapping, name: str) -> list[str]:
     params = r["teacher_parameters"] if teacher else r["parameters"][name]
     trained = params if teacher else r["parameters_with_heads"][name]
     models = (r.get("efficiency") or {}).get("models", {})
-    timing = f"{_ms_per_s(r['efficiency'], name):.1f}" if name in models else "–"
+    timing = f"{ms_per_s(r['efficiency'], name):.1f}" if name in models else "–"
     size = f"{params / r['teacher_parameters']:.0%}" if r["teacher_parameters"] else "–"
     return [f"{params / 1e6:.2f}", f"{trained / 1e6:.2f}", size, timing]
 
 
-def _ms_per_s(eff: Mapping, name: str) -> float:
-    from gendistiller.reproduce.results import ms_per_s
-
-    return ms_per_s(eff, name)
+def ms_per_s(eff: Mapping, name: str) -> float:
+    """CPU milliseconds per second of audio at the longest timed input."""
+    model = eff["models"][name]
+    seconds = max(model["latency_ms"], key=float)
+    return model["latency_ms"][seconds] / float(seconds)
 
 
 def _plots(r: Mapping) -> list[str]:
@@ -248,5 +265,10 @@ def _metric_label(r: Mapping, task: str) -> str:
 
 
 def _short(metric: str) -> str:
-    return "fidelity" if metric == FIDELITY else metric if metric.startswith("cosine@") else metric.upper()
-
+    return (
+        "fidelity"
+        if metric == FIDELITY
+        else metric
+        if metric.startswith("cosine@")
+        else metric.upper()
+    )
