@@ -57,6 +57,12 @@ def speech_dir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def held_out_speech() -> np.ndarray:
+    """One second of speech-like audio that is not among ``speech_dir``'s files."""
+    return speech_like(1.0, seed=99)
+
+
 @pytest.fixture
 def tiny_args(speech_dir, tmp_path, monkeypatch):
     """Overrides for a fast `tiny` run on the speech folder, in a fresh run folder."""
@@ -73,6 +79,22 @@ def tiny_args(speech_dir, tmp_path, monkeypatch):
         ]
 
     return make
+
+
+def _same_students(a, b) -> bool:
+    import torch
+
+    import gendistiller
+
+    wa, wb = (gendistiller.load_student(r.student_dir).state_dict() for r in (a, b))
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.fixture
+def same_students():
+    """``same_students(a, b)``: whether the students two runs (``RunResult``) exported have
+    the same weights, bit for bit."""
+    return _same_students
 
 
 @pytest.fixture(autouse=True)
@@ -93,19 +115,24 @@ class SimulatedKill(RuntimeError):
 
 
 class KillAt(L.Callback):
-    """Kills the run right after optimiser step ``step``."""
+    """Kills the run right after optimiser step ``step`` (of the fits of LightningModule
+    class ``module`` only, if given: a run may fit a front-end stage before the main one)."""
 
     error = SimulatedKill
 
-    def __init__(self, step: int):
+    def __init__(self, step: int, module: type | None = None):
         self.step = step
+        self.module = module
 
-    def on_train_batch_end(self, trainer, *args):
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if self.module is not None and type(pl_module) is not self.module:
+            return
         if trainer.global_step == self.step:
             raise SimulatedKill(f"killed at step {self.step}")
 
 
 @pytest.fixture
 def kill_at():
-    """``kill_at(step)``: a callback that kills the run after that step (``kill_at.error``)."""
+    """``kill_at(step, module=None)``: a callback that kills the run after that step (of
+    that module's fits) (``kill_at.error``)."""
     return KillAt

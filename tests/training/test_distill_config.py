@@ -154,3 +154,19 @@ def test_scale_to_teacher_resizes_the_preset():
         scaled.hidden_size == 32 and scaled.conv_dim == [32] * 7 and scaled.target_layers == [1, 2]
     )
     assert cfg.student.build_config().hidden_size == 768  # unscaled without a teacher config
+
+
+def test_the_help_and_the_docs_name_every_student_preset():
+    from pathlib import Path
+
+    from gendistiller.students.presets import PRESETS
+    from gendistiller.training.config import StudentSection
+
+    root = Path(__file__).resolve().parents[2]
+    help_text = StudentSection.model_fields["preset"].description
+    training = (root / "docs" / "training.md").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in PRESETS:
+        assert name in help_text.split(" | "), name
+        assert f"`{name}`" in training, name
+        assert f"`{name}`" in readme.split("## Set-up")[0], name  # the presets table

@@ -17,6 +17,8 @@ from gendistiller.errors import CheckpointError, ConfigError
 from gendistiller.io import DiskFullError
 from gendistiller.training.checkpoints import AtomicCheckpointIO, list_checkpoints, read_checkpoint
 from gendistiller.training.config import load_config
+from gendistiller.training.frontend_stage import FrontendStageModule as Stage
+from gendistiller.training.module import DistillationModule as Main
 from gendistiller.training.run import train
 
 
@@ -178,3 +180,97 @@ def test_last_k_are_kept_after_resuming_in_a_moved_run_folder(configs):
     shutil.move(first.run_dir, moved)
     train(configs("m2", "trainer.max_steps=8"))
     assert [s for s, _ in list_checkpoints(moved / "checkpoints")] == [8, 6, 4]
+
+
+@pytest.fixture
+def staged(configs):
+    # a fast student with a front-end stage of 6 steps before 8 main steps
+    def make(name, *extra):
+        return configs(
+            name, "student.preset=gendistiller-fast-tiny", "frontend_stage.steps=6", *extra
+        )
+
+    return make
+
+
+class FitRecorder(Recorder):
+    """Also which fit (LightningModule class) each batch belongs to."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
+        self.batches[-1] = (type(pl_module).__name__, *self.batches[-1])
+
+
+def fits(recorder, module):
+    return [(s, p, w) for m, s, p, w in recorder.batches if m == module.__name__]
+
+
+def same_batches(got, want):
+    return [(s, p) for s, p, _ in got] == [(s, p) for s, p, _ in want] and all(
+        torch.equal(a[2], b[2]) for a, b in zip(got, want, strict=True)
+    )
+
+
+def test_a_killed_front_end_stage_resumes_exactly(staged, kill_at):
+    reference = FitRecorder()
+    train(staged("a"), callbacks=[reference])
+    assert [s for s, _, _ in fits(reference, Stage)] == list(range(6))
+    assert [p for _, p, _ in fits(reference, Stage)] == list(range(6))  # the main run's stream
+    assert [s for s, _, _ in fits(reference, Main)] == list(range(8))
+
+    killed = staged("b")
+    with pytest.raises(kill_at.error):
+        train(killed, callbacks=[kill_at(3, Stage)])  # one step after its checkpoint at 2
+    assert [s for s, _ in list_checkpoints(killed.run_dir / "frontend_stage" / "checkpoints")] == [
+        2
+    ]
+    assert not list_checkpoints(killed.run_dir / "checkpoints")
+
+    resumed = FitRecorder()
+    result = train(killed, callbacks=[resumed])
+    assert result.frontend_stage_steps == 6 and result.resumed_from is None
+    assert same_batches(fits(resumed, Stage), fits(reference, Stage)[2:])
+    assert same_batches(fits(resumed, Main), fits(reference, Main))
+    assert_same_weights(student_state(killed.run_dir), student_state(staged("a").run_dir))
+
+
+def test_a_killed_main_stage_does_not_redo_a_finished_front_end_stage(staged, kill_at, caplog):
+    reference = FitRecorder()
+    train(staged("a"), callbacks=[reference])
+
+    # killed before the main stage's first checkpoint: the stage's last one holds its result
+    early = staged("early")
+    with pytest.raises(kill_at.error):
+        train(early, callbacks=[kill_at(1, Main)])
+    assert not list_checkpoints(early.run_dir / "checkpoints")
+    resumed = FitRecorder()
+    with caplog.at_level(logging.INFO, logger="gendistiller"):
+        result = train(early, callbacks=[resumed])
+    assert any("front-end stage: finished" in r.getMessage() for r in caplog.records)
+    assert not fits(resumed, Stage) and result.frontend_stage_steps == 6
+    assert same_batches(fits(resumed, Main), fits(reference, Main))
+    assert_same_weights(student_state(early.run_dir), student_state(staged("a").run_dir))
+
+    # killed after a main checkpoint: that checkpoint is resumed, the stage not looked at
+    late = staged("late")
+    with pytest.raises(kill_at.error):
+        train(late, callbacks=[kill_at(5, Main)])
+    resumed = FitRecorder()
+    result = train(late, callbacks=[resumed])
+    assert result.resumed_from.name == "step-000000004.ckpt"
+    assert not fits(resumed, Stage)
+    assert same_batches(fits(resumed, Main), fits(reference, Main)[4:])
+    assert_same_weights(student_state(late.run_dir), student_state(staged("a").run_dir))
+
+
+def test_stage_checkpoints_are_guarded(staged, kill_at):
+    cfg = staged("g")
+    with pytest.raises(kill_at.error):
+        train(cfg, callbacks=[kill_at(3, Stage)])
+    stage_ckpt = cfg.run_dir / "frontend_stage" / "checkpoints" / "step-000000002.ckpt"
+    with pytest.raises(ConfigError, match="run.resume: 'never', but .*frontend_stage"):
+        train(staged("g", "run.resume=never"))
+    with pytest.raises(
+        CheckpointError, match="a checkpoint of the frontend stage, not of the main"
+    ):
+        train(staged("other", f"run.resume={stage_ckpt}"))

@@ -9,7 +9,6 @@ import multiprocessing
 import pytest
 import torch
 
-import gendistiller
 from gendistiller.errors import ConfigError
 from gendistiller.training.config import load_config
 from gendistiller.training.curves import loss_curve
@@ -33,15 +32,9 @@ def configs(tiny_args, tmp_path):
     return make
 
 
-def weights(result):
-    return gendistiller.load_student(result.student_dir).state_dict()
-
-
-def same_weights(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def test_cached_training_equals_uncached_and_a_miss_runs_the_teacher(configs, tmp_path, caplog):
+def test_cached_training_equals_uncached_and_a_miss_runs_the_teacher(
+    configs, tmp_path, caplog, same_students
+):
     reference = train(configs("plain"))
     # built for 4 of the 6 steps: the last two batches are misses
     cache = build_teacher_cache(configs("plain"), tmp_path / "cache", steps=4)
@@ -52,14 +45,14 @@ def test_cached_training_equals_uncached_and_a_miss_runs_the_teacher(configs, tm
     assert any("4 batches read, 2 not in it" in r.getMessage() for r in caplog.records)
     assert loss_curve(cached.run_dir) == loss_curve(reference.run_dir)
     assert len(loss_curve(cached.run_dir)[0]) == 6
-    assert same_weights(weights(cached), weights(reference))
+    assert same_students(cached, reference)
 
     # a batch the cache does not hold gets None, never another batch's states
     store = TeacherCache.read(cache)
     assert store.get(torch.zeros(2, 6000)) is None
 
 
-def test_a_killed_run_resumes_exactly_with_the_cache(configs, tmp_path, kill_at):
+def test_a_killed_run_resumes_exactly_with_the_cache(configs, tmp_path, kill_at, same_students):
     reference = train(configs("plain"))
     cache = build_teacher_cache(configs("plain"), tmp_path / "cache")
     killed = configs("killed", f"teacher.cache={cache}")
@@ -69,7 +62,7 @@ def test_a_killed_run_resumes_exactly_with_the_cache(configs, tmp_path, kill_at)
     assert resumed.resumed_from.name == "step-000000002.ckpt"
     assert (resumed.cache_hits, resumed.cache_misses) == (4, 0)
     assert loss_curve(resumed.run_dir) == loss_curve(reference.run_dir)
-    assert same_weights(weights(resumed), weights(reference))
+    assert same_students(resumed, reference)
 
 
 @pytest.mark.parametrize(

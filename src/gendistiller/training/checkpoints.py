@@ -14,14 +14,19 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from gendistiller.config import to_dict
 from gendistiller.errors import CheckpointError, one_line
 from gendistiller.io import atomic_open, remove_stale_temps
+from gendistiller.training.module import CHECKPOINT_KEY
+
+if TYPE_CHECKING:
+    from gendistiller.training.config import DistillConfig
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +129,43 @@ class PeriodicCheckpoint(L.Callback):
             for _, old in list_checkpoints(self.folder)[self.keep_last :]:
                 old.unlink(missing_ok=True)
         return path
+
+
+def check_compatible(
+    path: Path, content: dict[str, Any], cfg: DistillConfig, student_config: Any, stage: str = ""
+) -> None:
+    """Refuse a checkpoint of another student, or of another stage (``stage``: the
+    checkpoint's ``stage`` tag, "" for the main distillation); warn of changed settings."""
+    from gendistiller.students.presets import field_names
+
+    saved = content.get(CHECKPOINT_KEY, {})
+    if saved.get("stage", "") != stage:
+        raise CheckpointError(
+            f"{path}: a checkpoint of the {saved.get('stage') or 'main'} stage, not of the"
+            f" {stage or 'main'} one; resume with run.resume=auto, which finds each stage's own"
+        )
+    saved_student = saved.get("student_config", {})
+    now = student_config.to_dict()
+    for key in sorted(field_names(type(student_config))):
+        if key in saved_student and _norm(saved_student[key]) != _norm(now.get(key)):
+            raise CheckpointError(
+                f"{path}: trained with student {key}={saved_student[key]!r}, the config now says"
+                f" {now.get(key)!r}; resume with the same student, or start a new run.dir"
+            )
+    changed = _diff(saved.get("config", {}), to_dict(cfg))
+    changed = [k for k in changed if k not in ("run.resume",)]
+    if changed:
+        log.warning("resuming with changed settings: %s", ", ".join(changed))
+
+
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(set(old) | set(new))
+        return [
+            d for k in keys for d in _diff(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else k)
+        ]
+    return [] if _norm(old) == _norm(new) else [prefix]

@@ -85,7 +85,8 @@ class TeacherConfig(ConfigModel):
 class StudentSection(ConfigModel):
     preset: str = Field(
         "gendistiller-base",
-        description="gendistiller-base | distilhubert-base | gendistiller-tiny | distilhubert-tiny",
+        description="gendistiller-base | distilhubert-base | gendistiller-fast | distilhubert-fast"
+        " | gendistiller-tiny | distilhubert-tiny | gendistiller-fast-tiny | distilhubert-fast-tiny",
     )
     overrides: dict[str, Any] = Field(
         default_factory=dict,
@@ -131,6 +132,34 @@ class StudentSection(ConfigModel):
 class LossConfig(ConfigModel):
     cos_weight: float = Field(1.0, ge=0, description="weight of the -log sigmoid(cosine) term")
     distance: Literal["l1", "l2"] = Field("l1", description="distance term per frame")
+
+
+class FrontendStageConfig(ConfigModel):
+    """A short stage before the main distillation that trains a light front-end (random at
+    init) to reproduce the teacher's, the blocks staying as initialised; docs/training.md."""
+
+    steps: int = Field(0, ge=0, description="optimiser steps of the stage (0: off, the paper's)")
+    target: Literal["layer0", "cnn"] = Field(
+        "layer0",
+        description="layer0: hidden state 0 learns the teacher's layer 0; cnn: the front-end's"
+        " features learn the teacher's CNN output",
+    )
+    trainable: Literal["features", "projection", "frontend"] = Field(
+        "frontend",
+        description="what it trains, the rest frozen: the feature extractor; + the projection;"
+        " all of the front-end the target reaches (for cnn: the feature extractor)",
+    )
+    lr: float = Field(1e-3, gt=0, description="peak learning rate (AdamW, betas etc. of optim)")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="share of steps warming up")
+    loss: LossConfig = Field(default_factory=LossConfig)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> FrontendStageConfig:
+        if self.target == "cnn" and self.trainable == "projection":
+            raise FieldError(
+                "trainable", "with target cnn only the feature extractor is in the loss's path"
+            )
+        return self
 
 
 class OptimConfig(ConfigModel):
@@ -211,6 +240,7 @@ class DistillConfig(ConfigModel):
     student: StudentSection = Field(default_factory=StudentSection)
     data: DataConfig = Field(default_factory=DataConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
+    frontend_stage: FrontendStageConfig = Field(default_factory=FrontendStageConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
@@ -228,6 +258,13 @@ class DistillConfig(ConfigModel):
             _ = self.run_dir
         except ConfigError as err:
             raise FieldError("run.dir", str(err).removeprefix("run.dir: ")) from None
+        if self.frontend_stage.steps and self.student.init_from_teacher:
+            if self.student.build_config("").frontend == "conv":
+                raise FieldError(
+                    "frontend_stage.steps",
+                    f"student {self.student.preset!r} has the waveform CNN, initialised from the"
+                    " teacher's: nothing for the stage to learn (set 0, or use a light front-end)",
+                )
         return self
 
 

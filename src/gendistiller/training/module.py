@@ -208,14 +208,15 @@ def teacher_forward(teacher: torch.nn.Module, waves: Tensor, cfg: DistillConfig)
     """The teacher's hidden states for one batch, as every training step computes them
     (and the teacher cache stores them): fp32 under a mixed-precision trainer unless
     ``teacher.mixed_precision``."""
-    mixed = cfg.trainer.precision != "32"
-    ctx = (
-        torch.autocast(device_type=waves.device.type, enabled=False)
-        if mixed and not cfg.teacher.mixed_precision
-        else contextlib.nullcontext()
-    )
-    with ctx, torch.no_grad():
+    with teacher_precision(cfg, waves.device.type), torch.no_grad():
         return list(teacher(waves.float()).hidden_states)
+
+
+def teacher_precision(cfg: DistillConfig, device_type: str) -> contextlib.AbstractContextManager:
+    """fp32 for the teacher under a mixed-precision trainer, unless ``teacher.mixed_precision``."""
+    if cfg.trainer.precision != "32" and not cfg.teacher.mixed_precision:
+        return torch.autocast(device_type=device_type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def step_seed(seed: int, rank: int, position: int) -> int:

@@ -3,8 +3,9 @@
 Order matters: everything cheap and checkable (config, paths, the checkpoint to resume
 from) comes before the data scan, which comes before the teacher download, so that a
 mistake costs seconds. The run folder holds ``config.yaml`` (resolved), ``checkpoints/``,
-``tensorboard/``, ``csv/``, ``loss.jsonl`` (the loss of every step) and, at the end,
-``student/`` (``save_pretrained`` layout).
+``tensorboard/``, ``csv/``, ``loss.jsonl`` (the loss of every step), ``frontend_stage/``
+(the same for the front-end stage, when there is one: :mod:`.frontend_stage`) and, at the
+end, ``student/`` (``save_pretrained`` layout).
 """
 
 from __future__ import annotations
@@ -18,28 +19,31 @@ from typing import Any
 import lightning as L
 import torch
 import yaml
-from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from gendistiller.config import to_dict
 from gendistiller.data.module import AudioDataModule
 from gendistiller.data.sources import scan_source
-from gendistiller.errors import CheckpointError, ConfigError, GenDistillerError, one_line
+from gendistiller.errors import ConfigError
 from gendistiller.io import atomic_dir, remove_stale_temps, write_text
 from gendistiller.training.checkpoints import (
     CKPT_DIR,
-    AtomicCheckpointIO,
-    PeriodicCheckpoint,
+    check_compatible,
     find_resume_checkpoint,
     list_checkpoints,
     read_checkpoint,
     remove_stale_temp_files,
 )
 from gendistiller.training.config import DistillConfig
-from gendistiller.training.curves import LOSS_LOG, LossLog
-from gendistiller.training.module import CHECKPOINT_KEY, DistillationModule
-from gendistiller.training.progress import StepProgressBar
+from gendistiller.training.frontend_stage import (
+    STAGE,
+    STAGE_DIR,
+    FrontendStageModule,
+    check_stage,
+    stage_state,
+)
+from gendistiller.training.module import DistillationModule
 from gendistiller.training.teacher_cache import TeacherCache, cache_settings
+from gendistiller.training.trainer import build_trainer, fit
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +61,16 @@ class RunResult:
     skipped_steps: int
     cache_hits: int = 0  # batches whose teacher states came from teacher.cache
     cache_misses: int = 0  # batches not in it: the teacher ran for them
+    # steps of the front-end stage that this call ran or loaded (0 when it resumed the
+    # main stage: the main checkpoint holds the stage's result)
+    frontend_stage_steps: int = 0
 
 
 def train(
     cfg: DistillConfig, *, callbacks: Sequence[L.Callback] = (), progress: bool | None = None
 ) -> RunResult:
-    """Train (or resume) the run described by ``cfg``; returns where things were written."""
+    """Train (or resume) the run described by ``cfg``; returns where things were written.
+    ``callbacks`` go to every fit of the run: the front-end stage's, then the main one's."""
     threads = torch.get_num_threads()
     if cfg.trainer.cpu_threads:
         torch.set_num_threads(cfg.trainer.cpu_threads)
@@ -113,14 +121,12 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
     if trainer.is_global_zero:
         write_config(cfg, run_dir / CONFIG_FILE)
         remove_stale_temp_files(run_dir / CKPT_DIR)
+    stage_steps = 0
+    if cfg.frontend_stage.steps and resume is None:  # a main checkpoint holds its result
+        stage_steps = frontend_stage(cfg, student, teacher, report, cache, callbacks, show)
     if resume is not None:
         log.info("resuming from %s", resume)
-    try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
-    except GenDistillerError as err:
-        raise _unwrap_worker_error(err) from None
-    if trainer.interrupted:
-        raise KeyboardInterrupt
+    fit(trainer, module, datamodule, resume)
     if cache is not None and trainer.is_global_zero:
         (log.warning if module.cache_misses else log.info)(
             "teacher cache: %d batches read, %d not in it (the teacher ran for those)",
@@ -142,7 +148,44 @@ def _train(cfg: DistillConfig, callbacks: Sequence[L.Callback], show: bool) -> R
         module.skipped_steps,
         module.cache_hits,
         module.cache_misses,
+        stage_steps,
     )
+
+
+def frontend_stage(
+    cfg: DistillConfig,
+    student: Any,
+    teacher: Any,
+    report: Any,
+    cache: TeacherCache | None,
+    callbacks: Sequence[L.Callback],
+    show: bool,
+) -> int:
+    """Run the front-end stage, resume it, or, when it has finished, load its result;
+    returns its steps done."""
+    folder = cfg.run_dir / STAGE_DIR
+    found = find_resume_checkpoint(folder / CKPT_DIR)
+    if found is not None:
+        check_compatible(*found, cfg, student.config, stage=STAGE)
+        if found[1]["global_step"] >= cfg.frontend_stage.steps:
+            student.load_state_dict(stage_state(found[1]))
+            log.info("front-end stage: finished (%s), not run again", found[0])
+            return int(found[1]["global_step"])
+        log.info("front-end stage: resuming from %s", found[0])
+    check_stage(student, teacher, cfg.frontend_stage.target)
+    module = FrontendStageModule(student, teacher, cfg, cache)
+    trainer = build_trainer(cfg, folder, list(callbacks), show, cfg.frontend_stage.steps)
+    if trainer.is_global_zero:
+        remove_stale_temp_files(folder / CKPT_DIR)
+    data = AudioDataModule(report, cfg.data, cfg.run.seed)  # the main run's stream, own state
+    try:
+        fit(trainer, module, data, found[0] if found else None)
+    finally:
+        module.release()
+    hits = f"; teacher cache: {module.cache_hits} read, {module.cache_misses} not in it"
+    log.info("front-end stage: %d steps done%s", trainer.global_step,
+             hits if module.cached_layer0 else "")  # fmt: skip
+    return trainer.global_step
 
 
 def check_cache(
@@ -160,56 +203,17 @@ def check_cache(
     log.info("teacher cache %s: %d batches", cache.path, cache.batches)
 
 
-def build_trainer(
-    cfg: DistillConfig, run_dir: Path, callbacks: list[L.Callback], progress: bool
-) -> L.Trainer:
-    t = cfg.trainer
-    checkpointing = PeriodicCheckpoint(
-        run_dir / CKPT_DIR, cfg.checkpoint.every_n_steps, cfg.checkpoint.keep_last
-    )
-    bars = [StepProgressBar()] if progress else []
-    try:
-        return L.Trainer(
-            accelerator=t.accelerator,
-            devices=t.devices,
-            num_nodes=t.num_nodes,
-            strategy=t.strategy,
-            precision=t.precision,
-            max_steps=t.max_steps,
-            max_epochs=-1,
-            accumulate_grad_batches=t.accumulate_grad_batches,
-            gradient_clip_val=t.gradient_clip_val or None,
-            gradient_clip_algorithm="norm",
-            log_every_n_steps=t.log_every_n_steps,
-            logger=[
-                TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""),
-                CSVLogger(save_dir=str(run_dir), name="csv"),
-            ],
-            callbacks=[checkpointing, LossLog(run_dir / LOSS_LOG), *bars, *callbacks],
-            enable_checkpointing=False,  # PeriodicCheckpoint replaces ModelCheckpoint
-            enable_progress_bar=progress,
-            enable_model_summary=False,
-            plugins=[AtomicCheckpointIO()],
-            use_distributed_sampler=False,  # the batch sampler shards by rank itself
-            num_sanity_val_steps=0,
-            limit_val_batches=0,
-            default_root_dir=str(run_dir),
-        )
-    except (MisconfigurationException, TypeError, ValueError) as err:
-        # no such accelerator here, bad device list, unsupported precision, ...
-        raise ConfigError(f"trainer: {one_line(err)}") from None
-
-
 def resolve_resume(cfg: DistillConfig, ckpt_dir: Path, student_config: Any) -> Path | None:
     """The checkpoint to resume from, checked for damage and for matching the student."""
     choice = cfg.run.resume.strip()
     found: tuple[Path, dict[str, Any]] | None
     if choice == "never":
-        if list_checkpoints(ckpt_dir):
-            raise ConfigError(
-                f"run.resume: 'never', but {ckpt_dir} already has checkpoints; use another"
-                " run.dir, remove them, or resume with run.resume=auto"
-            )
+        for folder in (ckpt_dir, ckpt_dir.parent / STAGE_DIR / CKPT_DIR):
+            if list_checkpoints(folder):
+                raise ConfigError(
+                    f"run.resume: 'never', but {folder} already has checkpoints; use another"
+                    " run.dir, remove them, or resume with run.resume=auto"
+                )
         return None
     if choice == "auto":
         found = find_resume_checkpoint(ckpt_dir)
@@ -229,26 +233,6 @@ def resolve_resume(cfg: DistillConfig, ckpt_dir: Path, student_config: Any) -> P
     return path
 
 
-def check_compatible(
-    path: Path, content: dict[str, Any], cfg: DistillConfig, student_config: Any
-) -> None:
-    from gendistiller.students.presets import field_names
-
-    saved = content.get(CHECKPOINT_KEY, {})
-    saved_student = saved.get("student_config", {})
-    now = student_config.to_dict()
-    for key in sorted(field_names(type(student_config))):
-        if key in saved_student and _norm(saved_student[key]) != _norm(now.get(key)):
-            raise CheckpointError(
-                f"{path}: trained with student {key}={saved_student[key]!r}, the config now says"
-                f" {now.get(key)!r}; resume with the same student, or start a new run.dir"
-            )
-    changed = _diff(saved.get("config", {}), to_dict(cfg))
-    changed = [k for k in changed if k not in ("run.resume",)]
-    if changed:
-        log.warning("resuming with changed settings: %s", ", ".join(changed))
-
-
 def write_config(cfg: DistillConfig, path: Path) -> None:
     write_text(
         path,
@@ -264,26 +248,3 @@ def save_student(student: Any, dest: Path) -> None:
     remove_stale_temps(dest.parent, dest.name)
     with atomic_dir(dest) as tmp:
         student.save_pretrained(str(tmp))
-
-
-def _unwrap_worker_error(err: GenDistillerError) -> GenDistillerError:
-    """A DataLoader worker re-raises our error with its whole traceback as the message;
-    keep the one line meant for the user."""
-    text = str(err)
-    if "Traceback" not in text:
-        return err
-    last = [line for line in text.splitlines() if line.strip()][-1]
-    return type(err)(last.split(": ", 1)[-1] if last.startswith("gendistiller.") else last)
-
-
-def _norm(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        keys = sorted(set(old) | set(new))
-        return [
-            d for k in keys for d in _diff(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else k)
-        ]
-    return [] if _norm(old) == _norm(new) else [prefix]
