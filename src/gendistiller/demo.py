@@ -27,7 +27,9 @@ class DemoConfig(ConfigModel):
     steps: int | None = Field(
         None, ge=1, description="distillation steps (default: the demo recipe's)"
     )
-    corpus_size: str = Field("default", description="offline corpus size (tiny, small, default, eval)")
+    corpus_size: str = Field(
+        "default", description="offline corpus size (tiny, small, default, eval)"
+    )
     tasks: Tasks = Field(
         default_factory=lambda: ["pr", "ks", "sid", "ic", "asr"], description="probes to run"
     )
