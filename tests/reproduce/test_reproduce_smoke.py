@@ -29,6 +29,9 @@ def test_smoke_reproduction_writes_the_table_and_resumes(tmp_path, monkeypatch, 
     assert r["seeds"] == {v.name: list(scale.seeds_of(v)) for v in VARIANTS}
     assert set(r["efficiency"]["models"]) == {"teacher", *(v.name for v in VARIANTS)}
     assert set(r["task_check"]) == set(scale.tasks)
+    for v in VARIANTS:  # the ablations are probed on their subset only
+        assert set(r["stats"][v.name]) - {"fidelity"} >= set(scale.tasks_of(v)), v.name
+        assert not set(r["stats"][v.name]) & (set(scale.tasks) - set(scale.tasks_of(v))), v.name
     assert {c["variant"] for c in r["convergence"].values()} == {
         v.name for v in VARIANTS if v.budget == "full"
     }

@@ -109,7 +109,7 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
             "cosine": fid.cosine,
             "items": fid.items,
         },
-        "probes": probes(ctx, student),
+        "probes": probes(ctx, student, tasks=ctx.scale.tasks_of(job.variant)),
     }
 
 
@@ -141,23 +141,25 @@ def run_controls(ctx: Context, teacher_results: dict | None = None) -> dict[str,
                     cache_dir=ctx.out / "teacher-features", teacher_results=teacher_results)  # fmt: skip
 
 
-def task_data(ctx: Context) -> tuple[dict, dict]:
-    """Every task's examples (the same for every model) and its recipe at this scale."""
+def task_data(ctx: Context, tasks: tuple[str, ...] | None = None) -> tuple[dict, dict]:
+    """Every task's examples (the same for every model) and its recipe at this scale
+    (``tasks``: a subset of the scale's)."""
     from gendistiller.evaluation.probes import TASKS
 
     corpus = _corpus(ctx)
     data = {
         t: TASKS[t].from_corpus(corpus).subset(*ctx.scale.probe_examples).check()
-        for t in ctx.scale.tasks
+        for t in (ctx.scale.tasks if tasks is None else tasks)
     }
     recipes = {t: TASKS[t].recipe.with_overrides(**ctx.scale.probe_recipe) for t in data}
     return data, recipes
 
 
-def probes(ctx: Context, upstream, cache: Path | None = None) -> dict[str, Any]:
+def probes(ctx: Context, upstream, cache: Path | None = None,
+           tasks: tuple[str, ...] | None = None) -> dict[str, Any]:  # fmt: skip
     from gendistiller.evaluation.probes import run_probes
 
-    data, recipes = task_data(ctx)
+    data, recipes = task_data(ctx, tasks)
     results = run_probes(upstream, data, cache_dir=cache, recipes=recipes,
                          seed=ctx.scale.probe_seed, progress=False)  # fmt: skip
     keep = ("metric", "lower_is_better", "test", "dev", "chance", "layer_weights", "items")

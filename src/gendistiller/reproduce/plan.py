@@ -87,6 +87,8 @@ class Scale(ConfigModel):
     seeds: tuple[int, ...]  # the headline pair's distillation seeds
     ablation_seeds: tuple[int, ...]
     tasks: tuple[str, ...]
+    # the ablations' probes (fidelity always): a subset keeps the run's cost in bounds
+    ablation_tasks: tuple[str, ...]
     probe_recipe: dict[str, Any]  # overrides of every probe recipe
     probe_examples: tuple[int, int, int]  # at most this many train/dev/test examples per task
     probe_seed: int  # one probe seed for every model, so probe noise cannot rank them
@@ -99,6 +101,9 @@ class Scale(ConfigModel):
         return {FULL: self.steps, SHORT: self.ablation_steps, BRIEF_BUDGET: self.brief_steps}[
             variant.budget
         ]
+
+    def tasks_of(self, variant: Variant) -> tuple[str, ...]:
+        return self.ablation_tasks if variant.budget == SHORT else self.tasks
 
     def seeds_of(self, variant: Variant) -> tuple[int, ...]:
         return {FULL: self.seeds, SHORT: self.ablation_seeds, BRIEF_BUDGET: self.seeds[:1]}[
@@ -119,6 +124,7 @@ SCALES: dict[str, Scale] = {
         seeds=(0, 1),
         ablation_seeds=(0,),
         tasks=("pr", "ks"),
+        ablation_tasks=("pr",),
         probe_recipe={"steps": 4, "eval_every": 2},
         probe_examples=(40, 10, 10),
         probe_seed=0,
@@ -139,6 +145,7 @@ SCALES: dict[str, Scale] = {
         seeds=(0, 1, 2),
         ablation_seeds=(0,),
         tasks=("pr", "sid", "ks", "ic"),
+        ablation_tasks=("pr",),
         probe_recipe={},
         probe_examples=(2000, 500, 100_000),
         probe_seed=0,
