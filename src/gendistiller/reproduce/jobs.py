@@ -6,6 +6,7 @@ compared on the same items later (:mod:`gendistiller.reproduce.results`)."""
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import random
 import time
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 RUNS, JOBS, CACHES = "runs", "jobs", "teacher-cache"
 TEACHER, RANDOM_TWIN = "teacher", "teacher-random"
+CONTROLS = "controls"
 
 
 @dataclass
@@ -111,6 +113,29 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
         },
         "probes": probes(ctx, student, tasks=ctx.scale.tasks_of(job.variant)),
     }
+
+
+def reference_done(ctx: Context, which: str) -> bool:
+    """Whether ``run_reference(ctx, which)`` has nothing left to do."""
+    done = (ctx.out / f"{which}.json").is_file()
+    if which == TEACHER and ctx.scale.controls:
+        done = done and (ctx.out / f"{CONTROLS}.json").is_file()
+    return done
+
+
+def run_reference(ctx: Context, which: str) -> float:
+    """Probe the teacher, then run the controls on its cached features (OUT/teacher.json,
+    OUT/controls.json), or probe its random twin (OUT/teacher-random.json), skipping what
+    is written; returns seconds spent."""
+    _setup(ctx)
+    started = time.perf_counter()
+    path = ctx.out / f"{which}.json"
+    if not path.is_file():
+        write_json(path, evaluate_reference(ctx, which))
+    if which == TEACHER and ctx.scale.controls and not reference_done(ctx, which):
+        teacher_probes = json.loads(path.read_text())["probes"]
+        write_json(ctx.out / f"{CONTROLS}.json", run_controls(ctx, teacher_probes))
+    return time.perf_counter() - started
 
 
 def evaluate_reference(ctx: Context, which: str) -> dict[str, Any]:

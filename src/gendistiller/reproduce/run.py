@@ -30,7 +30,7 @@ import torch
 from gendistiller.evaluation.report import write_json
 from gendistiller.reproduce import jobs as work
 from gendistiller.reproduce.jobs import RANDOM_TWIN, TEACHER, Context
-from gendistiller.reproduce.plan import Job, Scale, Variant, jobs
+from gendistiller.reproduce.plan import FULL, Job, Scale, Variant, jobs
 from gendistiller.teachers import EMBEDDED
 
 RESULTS = "results"
@@ -50,8 +50,8 @@ def reproduce(
     """Everything ``scale`` asks for, resuming from ``out``; returns the wall time so far."""
     from gendistiller.corpus import default_corpus
 
-    started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
+    clock = WallClock(out)
     corpus = default_corpus(size=scale.corpus_size, progress=progress)
     ctx = Context(out=out, scale=scale, teacher=teacher, corpus_root=corpus.root,
                   manifest=corpus.write_manifest(out / "train_manifest.tsv"), threads=threads)  # fmt: skip
@@ -63,27 +63,33 @@ def reproduce(
         f"{done} done, {len(todo)} to run ({workers} worker(s), {threads} thread(s) each)"
     )
     caches = _caches_to_build(ctx, todo)
-    for job, seconds in _run_all(work.build_cache, ctx, caches, workers):
+    for job, seconds in _run_all(ctx, [(work.build_cache, j) for j in caches], workers):
+        clock.tick()
         say(
             f"teacher cache for seed {job.seed} ({ctx.config(job).trainer.max_steps} steps): {seconds:.0f} s"
         )
-    for i, (job, seconds) in enumerate(_run_all(work.run_job, ctx, todo, workers), start=done + 1):
-        say(f"[{i}/{len(planned)}] {job.name}: {seconds:.0f} s")
-    for name, path in ((TEACHER, out / "teacher.json"), (RANDOM_TWIN, out / "teacher-random.json")):
-        if not path.is_file():
-            say(f"probes of the {name}")
-            write_json(path, work.evaluate_reference(ctx, name))
-    if scale.controls and not (out / "controls.json").is_file():
+    references = [r for r in (TEACHER, RANDOM_TWIN) if not work.reference_done(ctx, r)]
+    if TEACHER in references and scale.controls:
         say(
-            f"controls: the teacher re-probed and degraded to cosine {', '.join(map(str, scale.controls))}"
+            f"the teacher's probes, then the controls: re-probed and degraded to cosine {', '.join(map(str, scale.controls))}"
         )
-        teacher_probes = json.loads((out / "teacher.json").read_text())["probes"]
-        write_json(out / "controls.json", work.run_controls(ctx, teacher_probes))
+    units = [(work.run_reference, r) for r in references] + [
+        (work.run_job, j) for j in _long_first(todo)
+    ]
+    for item, seconds in _run_all(ctx, units, workers):
+        clock.tick()
+        if isinstance(item, Job):
+            done += 1
+            say(f"[{done}/{len(planned)}] {item.name}: {seconds:.0f} s")
+        else:
+            say(
+                f"probes of the {item}{' and the controls' if item == TEACHER and scale.controls else ''}: {seconds:.0f} s"
+            )
     efficiency_path = out / "efficiency.json"
     if not efficiency_path.is_file():
         say(f"timing the teacher and {len(variants)} students ({threads} thread(s))")
         write_json(efficiency_path, time_variants(ctx, variants))
-    return add_wall_time(out, time.perf_counter() - started)
+    return clock.tick()
 
 
 def _caches_to_build(ctx: Context, todo: list[Job]) -> list[Job]:
@@ -101,26 +107,50 @@ def _caches_to_build(ctx: Context, todo: list[Job]) -> list[Job]:
     return list(longest.values())
 
 
-def add_wall_time(out: Path, seconds: float) -> dict[str, Any]:
+class WallClock:
     """Wall time summed over every invocation that worked on ``out`` (a resumed
-    reproduction reports its whole cost, not just the last call's)."""
-    path = out / "wall_time.json"
-    total = json.loads(path.read_text()) if path.is_file() else {"seconds": 0.0, "invocations": 0}
-    total = {
-        "seconds": round(total["seconds"] + seconds, 1),
-        "invocations": total["invocations"] + 1,
-    }
-    write_json(path, total)
-    return total
+    reproduction reports its whole cost, not just the last call's). Each finished unit of
+    work adds the time since the last one, so a killed invocation loses at most the
+    unit it was in."""
+
+    def __init__(self, out: Path):
+        self.path = out / "wall_time.json"
+        self.last = time.perf_counter()
+        self.tick(new_invocation=True)
+
+    def tick(self, *, new_invocation: bool = False) -> dict[str, Any]:
+        now = time.perf_counter()
+        total = (
+            json.loads(self.path.read_text())
+            if self.path.is_file()
+            else {"seconds": 0.0, "invocations": 0}
+        )
+        total = {
+            "seconds": round(total["seconds"] + now - self.last, 1),
+            "invocations": total["invocations"] + int(new_invocation),
+        }
+        self.last = now
+        write_json(self.path, total)
+        return total
 
 
-def _run_all(fn, ctx: Context, todo: list[Job], workers: int) -> Iterable[tuple[Job, float]]:
-    if workers <= 1 or len(todo) <= 1:
-        for job in todo:
-            yield job, fn(ctx, job)
+def _long_first(todo: list[Job]) -> list[Job]:
+    """Full-budget students before the rest (a stable sort keeps the plan's order within
+    each group), so that the two workers' last units are short and they finish together."""
+    return sorted(todo, key=lambda j: j.variant.budget != FULL)
+
+
+def _run_all(
+    ctx: Context, units: list[tuple[Callable, Any]], workers: int
+) -> Iterable[tuple[Any, float]]:
+    """Run each ``fn(ctx, item)`` of ``units`` (in a pool of ``workers`` processes, in this
+    order as workers free up), yielding ``(item, seconds)`` as each finishes."""
+    if workers <= 1 or len(units) <= 1:
+        for fn, item in units:
+            yield item, fn(ctx, item)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(fn, ctx, job): job for job in todo}
+        futures = {pool.submit(fn, ctx, item): item for fn, item in units}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
