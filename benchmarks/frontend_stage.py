@@ -146,8 +146,11 @@ def main(argv: list[str] | None = None) -> dict:
                     student={"preset": preset, "overrides": over if "fast" in preset else {}},
                     data={"manifest": manifest, "root": corpus.root},
                     frontend_stage=stage,
-                    trainer={"progress_bar": False, "max_steps": steps,
-                             "cpu_threads": args.threads},  # fmt: skip
+                    trainer={
+                        "progress_bar": False,
+                        "max_steps": steps,
+                        "cpu_threads": args.threads,
+                    },  # fmt: skip
                 )
                 run = run_variant(cfg, teacher, waves)
                 report["runs"][f"{name}/seed{seed}"] = run
