@@ -37,13 +37,15 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 
 from gendistiller.corpus import default_corpus
 from gendistiller.evaluation.statistics import item_scores, paired_difference
 from gendistiller.evaluation.superb import Upstream, load_upstream
+from gendistiller.io import write_json
 from gendistiller.measure import torch_threads
 from gendistiller.students import build_student
-from gendistiller.teachers import load_teacher
+from gendistiller.teachers import load_teacher, teacher_config
 from gendistiller.training.checkpoints import find_resume_checkpoint
 from gendistiller.training.config import load_config
 from gendistiller.training.frontend_stage import STAGE_DIR, stage_state
@@ -93,31 +95,41 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--main-steps", type=int, default=150)
     p.add_argument("--stage-steps", type=int, default=150)
-    p.add_argument("--stage", action="append", metavar="TARGET:TRAINABLE",
-                   help="a stage variant (repeatable; default: the config's defaults)")  # fmt: skip
-    p.add_argument("--stage-lr", type=float, default=None, help="frontend_stage.lr")
+    p.add_argument("--stage", action="append", metavar="TARGET:TRAINABLE[:LR]",
+                   help="a stage variant (repeatable; default: the config's)")  # fmt: skip
+    p.add_argument("--fast-override", action="append", default=[], metavar="KEY=VALUE",
+                   help="a student config key for every fast variant (named after it), e.g."
+                   " transformer_stride=1")  # fmt: skip
+    p.add_argument("--extra", type=int, nargs="*", default=[], metavar="K",
+                   help="also fast students with --main-steps + K main steps (e.g. K = the"
+                   " main steps the stage's time buys)")  # fmt: skip
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--utterances", type=int, default=200, help="held-out test utterances")
     p.add_argument("--no-base", action="store_true", help="skip gendistiller-base")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--keep", default="", help="folder to keep the runs in (default: a temp one)")
+    p.add_argument("--keep", default="",
+                   help="folder for the runs (default: a temp one); a run already scored there"
+                   " is read back, not trained again")  # fmt: skip
     args = p.parse_args(argv)
     corpus = default_corpus(size="default", progress=False)
     held_out = [r for r in corpus.records if r.split == "test"]
     random.Random(0).shuffle(held_out)
     waves = [corpus.load(r) for r in held_out[: args.utterances]]
-    base = load_config("demo").frontend_stage
-    stages = args.stage or [f"{base.target}:{base.trainable}"]
+    default = load_config("demo").frontend_stage
+    stages = args.stage or [f"{default.target}:{default.trainable}:{default.lr:g}"]
     m, n = args.main_steps, args.stage_steps
+    over = {k: yaml.safe_load(v) for k, v in (o.split("=", 1) for o in args.fast_override)}
+    tag = "".join(f"[{o}]" for o in args.fast_override)
     variants: dict[str, tuple[str, int, dict]] = {
-        "fast": ("gendistiller-fast", m, {}),
-        "fast+extra": ("gendistiller-fast", m + n, {}),
+        f"fast{tag}": ("gendistiller-fast", m, {}),
+        f"fast{tag}+extra": ("gendistiller-fast", m + n, {}),
+        **{f"fast{tag}+{k} steps": ("gendistiller-fast", m + k, {}) for k in args.extra},
     }
     for spec in stages:
-        target, trainable = spec.split(":")
-        lr = {"lr": args.stage_lr} if args.stage_lr else {}
-        stage = {"steps": n, "target": target, "trainable": trainable, **lr}
-        variants[f"fast+stage:{spec}"] = ("gendistiller-fast", m, stage)
+        target, trainable, *lr = spec.split(":")
+        stage = {"steps": n, "target": target, "trainable": trainable}
+        stage = {**stage, "lr": lr[0]} if lr else stage
+        variants[f"fast{tag}+stage:{spec}"] = ("gendistiller-fast", m, stage)
     if not args.no_base:
         variants["base"] = ("gendistiller-base", m, {})
     report: dict = {"main_steps": m, "stage_steps": n, "seeds": args.seeds,
@@ -131,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
                 cfg = load_config("demo").merged(
                     run={"dir": out / f"{name.replace(':', '-')}-seed{seed}", "seed": seed},
                     teacher={"spec": "embedded"},
-                    student={"preset": preset},
+                    student={"preset": preset, "overrides": over if "fast" in preset else {}},
                     data={"manifest": manifest, "root": corpus.root},
                     frontend_stage=stage,
                     trainer={
@@ -140,24 +152,40 @@ def main(argv: list[str] | None = None) -> dict:
                         "cpu_threads": args.threads,
                     },  # fmt: skip
                 )
-                timer = StepTimer()
-                start = time.perf_counter()
-                result = train(cfg, callbacks=[timer])
-                run = {
-                    "seconds": time.perf_counter() - start,
-                    "s_per_step": {k: statistics.median(v) for k, v in timer.times.items()},
-                    "steps": {k: len(v) for k, v in timer.times.items()},
-                    "scores": scores(load_upstream(result.student_dir), teacher, waves),
-                }
-                if stage:  # the student right after the stage, before its main steps
-                    run["after_stage"] = scores(after_stage(cfg, result), teacher, waves)
+                run = run_variant(cfg, teacher, waves)
                 report["runs"][f"{name}/seed{seed}"] = run
                 print(f"{name} seed {seed}: {run['seconds']:.0f} s", flush=True)
-            report["runs"][f"fast-init/seed{seed}"] = {"scores": scores(init(seed), teacher, waves)}
+            init_run = {"scores": scores(init(seed, "gendistiller-fast", over), teacher, waves)}
+            report["runs"][f"fast{tag}-init/seed{seed}"] = init_run
+            if not args.no_base:
+                init_run = {"scores": scores(init(seed, "gendistiller-base", {}), teacher, waves)}
+                report["runs"][f"base-init/seed{seed}"] = init_run
     report["comparisons"] = compare(report, list(variants), args.seeds)
     print(json.dumps(report_summary(report), indent=2))
     print(table(report, list(variants), args.seeds))
     return report
+
+
+def run_variant(cfg, teacher: Upstream, waves: list[np.ndarray]) -> dict:
+    """Train one variant and score it, or read back what an earlier call wrote."""
+    saved = cfg.run_dir / "benchmark.json"
+    if saved.is_file():
+        run = json.loads(saved.read_text())
+        if len(run["scores"]["frames"]) == len(waves):
+            return run
+    timer = StepTimer()
+    start = time.perf_counter()
+    result = train(cfg, callbacks=[timer])
+    run = {
+        "seconds": time.perf_counter() - start,
+        "s_per_step": {k: statistics.median(v) for k, v in timer.times.items()},
+        "steps": {k: len(v) for k, v in timer.times.items()},
+        "scores": scores(load_upstream(result.student_dir), teacher, waves),
+    }
+    if cfg.frontend_stage.steps:  # the student right after the stage, before its main steps
+        run["after_stage"] = scores(after_stage(cfg, result), teacher, waves)
+    write_json(saved, run)
+    return run
 
 
 def after_stage(cfg, result) -> Upstream:
@@ -167,24 +195,24 @@ def after_stage(cfg, result) -> Upstream:
     return Upstream(student, "after stage")
 
 
-def init(seed: int) -> Upstream:
-    """The fast student as the stage and the main distillation find it."""
+def init(seed: int, preset: str, overrides: dict) -> Upstream:
+    """A student as the stage and the main distillation find it."""
     cfg = load_config("demo").merged(teacher={"spec": "embedded"},
-                                     student={"preset": "gendistiller-fast"})  # fmt: skip
-    from gendistiller.teachers import teacher_config
-
+                                     student={"preset": preset, "overrides": overrides})  # fmt: skip
     L.seed_everything(seed, verbose=False)
     student = build_student(cfg.student.build_config(teacher_config=teacher_config("embedded")))
     student.init_from_teacher(load_teacher("embedded"))
-    return Upstream(student, "fast at init")
+    return Upstream(student, f"{preset} at init")
 
 
 def compare(report: dict, names: list[str], seeds: list[int]) -> dict:
     """Paired differences (x100 cosine, 95% CI) for the pairs that answer the question."""
-    pairs = [(v, "fast") for v in names if v.startswith("fast+stage")]
-    pairs += [(v, "fast+extra") for v in names if v.startswith("fast+stage")]
-    pairs += [(v, "base") for v in names if v.startswith("fast") and "base" in names]
-    layers = list(report["runs"][f"fast/seed{seeds[0]}"]["scores"]["cos_sums"])
+    unstaged = [v for v in names if "+stage" not in v and v != "base"]  # fast, with extra steps
+    staged = [v for v in names if "+stage" in v]
+    pairs = [(v, u) for u in unstaged for v in staged]
+    pairs += [(v, "base") for v in names if v != "base" and "base" in names]
+    fast = unstaged[0]
+    layers = list(report["runs"][f"{fast}/seed{seeds[0]}"]["scores"]["cos_sums"])
     out = {}
     for a, b in pairs:
         out[f"{a} - {b}"] = {
@@ -223,14 +251,15 @@ def report_summary(report: dict) -> dict:
 
 def table(report: dict, names: list[str], seeds: list[int]) -> str:
     runs = report["runs"]
-    layers = list(runs[f"fast/seed{seeds[0]}"]["scores"]["cos_sums"])
+    layers = list(runs[f"{names[0]}/seed{seeds[0]}"]["scores"]["cos_sums"])
     head = (
         "| variant | "
         + " | ".join(f"cos layer {x}" for x in layers)
         + " | s/step main | s/step stage |"
     )
     lines = [head, "|---|" + "---:|" * (len(layers) + 2)]
-    for name in ["fast-init", *names]:
+    inits = [f"{names[0]}-init"] + (["base-init"] if "base" in names else [])
+    for name in [*inits, *names]:
         per_seed = [runs[f"{name}/seed{s}"] for s in seeds]
         cos = [np.mean([mean_cosine(r["scores"], x) for r in per_seed]) for x in layers]
         steps = [r.get("s_per_step", {}) for r in per_seed]
@@ -239,7 +268,7 @@ def table(report: dict, names: list[str], seeds: list[int]) -> str:
         fmt = lambda v: f"{np.mean(v):.3f}" if v else "-"  # noqa: E731
         lines.append(f"| {name} | " + " | ".join(f"{c:.4f}" for c in cos)
                      + f" | {fmt(main_t)} | {fmt(stage_t)} |")  # fmt: skip
-        if name.startswith("fast+stage"):
+        if "+stage" in name:
             after = [np.mean([mean_cosine(r["after_stage"], x) for r in per_seed]) for x in layers]
             lines.append("| ↳ after its stage only | " + " | ".join(f"{c:.4f}" for c in after)
                          + " | | |")  # fmt: skip

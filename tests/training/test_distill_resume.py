@@ -268,6 +268,9 @@ def test_stage_checkpoints_are_guarded(staged, kill_at):
     with pytest.raises(kill_at.error):
         train(cfg, callbacks=[kill_at(3, Stage)])
     stage_ckpt = cfg.run_dir / "frontend_stage" / "checkpoints" / "step-000000002.ckpt"
+    saved = read_checkpoint(stage_ckpt)["gendistiller"]
+    assert saved["stage"] == "frontend"
+    assert saved["config"]["frontend_stage"] == cfg.frontend_stage.to_dict()  # resolved config
     with pytest.raises(ConfigError, match="run.resume: 'never', but .*frontend_stage"):
         train(staged("g", "run.resume=never"))
     with pytest.raises(

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gendistiller.errors import ConfigError
+from gendistiller.errors import ConfigError, TeacherError
 from gendistiller.students import build_student, get_preset
 from gendistiller.teachers import load_teacher
 from gendistiller.training import run as run_mod
@@ -22,6 +22,7 @@ from gendistiller.training.frontend_stage import (
     STAGE_DIR,
     TRAINABLE,
     FrontendStageModule,
+    check_stage,
     stage_state,
     teacher_frontend,
 )
@@ -62,6 +63,15 @@ def test_the_cnn_target_is_what_a_teacher_initialised_cnn_computes(tiny_teacher)
     theirs = teacher_frontend(tiny_teacher, waves, "cnn")
     assert theirs.shape == (2, 24, 32)
     torch.testing.assert_close(theirs, mine, rtol=1e-5, atol=1e-6)
+
+
+def test_a_teacher_whose_layer_0_the_stage_cannot_compute_is_refused(tiny_teacher):
+    student = build_student(get_preset("gendistiller-fast-tiny"))
+    check_stage(student, tiny_teacher, "layer0")
+    teacher = load_teacher("random:wavlm-tiny")
+    teacher.model.config.do_stable_layer_norm = True  # a post-LN model that claims pre-LN
+    with pytest.raises(TeacherError, match=r"^frontend_stage: teacher .* computes its layer 0"):
+        check_stage(student, teacher, "layer0")
 
 
 class GradSpy(L.Callback):

@@ -149,7 +149,7 @@ class FrontendStageConfig(ConfigModel):
         description="what it trains, the rest frozen: the feature extractor; + the projection;"
         " all of the front-end the target reaches (for cnn: the feature extractor)",
     )
-    lr: float = Field(1e-3, gt=0, description="peak learning rate (AdamW, betas etc. of optim)")
+    lr: float = Field(1e-2, gt=0, description="peak learning rate (AdamW, betas etc. of optim)")
     warmup_ratio: float = Field(0.1, ge=0, lt=1, description="share of steps warming up")
     loss: LossConfig = Field(default_factory=LossConfig)
 
