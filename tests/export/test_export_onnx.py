@@ -14,7 +14,6 @@ from gendistiller.export.onnx import OnnxModel
 from gendistiller.export.parity import compare, synthetic_batch
 from gendistiller.students import build_student
 
-
 #: The architectural switches beyond the paper (docs/method.md), which the graph must hold.
 BEYOND = dict(step_embedding=True, per_step_output_projection=True)
 
