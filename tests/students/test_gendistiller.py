@@ -323,6 +323,9 @@ def test_the_ratio_given_overrides_the_configs(waves):
         (dict(per_step_output_projection=True, output_projection=False), "needs output_projection"),
         (dict(teacher_forcing_noise=-0.1), "teacher_forcing_noise must be >= 0"),
         (dict(teacher_forcing_noise=0.1), "teacher_forcing_noise needs teacher forcing"),
+        (dict(step_embedding="yes"), "step_embedding must be true or false, got 'yes'"),
+        (dict(skip_connection="false"), "skip_connection must be true or false"),
+        (dict(teacher_forcing_noise="0.1"), "teacher_forcing_noise must be a number"),
     ],
 )
 def test_bad_switch_values_are_one_line_errors(overrides, message):

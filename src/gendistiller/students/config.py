@@ -178,6 +178,17 @@ class GenDistillerConfig(StudentConfig):
         validate_common(self)
         if self.history not in HISTORY_MODES:
             raise ConfigError(f"history must be one of {HISTORY_MODES}, got {self.history!r}")
+        for key in _SWITCHES:
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"{key} must be true or false, got {getattr(self, key)!r}")
+        for key in (
+            "teacher_forcing_ratio",
+            "teacher_forcing_final_ratio",
+            "teacher_forcing_noise",
+        ):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{key} must be a number, got {value!r}")
         for key in ("teacher_forcing_ratio", "teacher_forcing_final_ratio"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ConfigError(f"{key} must be in [0, 1], got {getattr(self, key)}")
@@ -209,6 +220,16 @@ class GenDistillerConfig(StudentConfig):
     @property
     def num_steps(self) -> int:
         return len(self.target_layers)
+
+
+#: GenDistiller's on/off fields (the strict dataclass does not check their type).
+_SWITCHES = (
+    "shared_weights",
+    "skip_connection",
+    "output_projection",
+    "step_embedding",
+    "per_step_output_projection",
+)
 
 
 @strict(accept_kwargs=True)
