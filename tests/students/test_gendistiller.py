@@ -223,23 +223,8 @@ def test_a_zero_step_embedding_is_the_papers_model_and_a_learned_one_conditions(
     assert not torch.allclose(a.predictions[0], learned.predictions[0], atol=1e-4)
 
 
-@pytest.mark.parametrize("history", ["previous", "all"])
-@pytest.mark.parametrize(
-    "switches",
-    [BEYOND["step-embedding"], BEYOND["per-step-outproj"]],
-    ids=["step-embedding", "per-step-outproj"],
-)
-def test_padding_invariance_with_a_switch_on(switches, history, waves):
-    model = _perturbed(_student(target_layers=[1, 2, 3], history=history, **switches)).eval()
-    x, lengths = waves
-    with torch.no_grad():
-        batch = model(x, lengths)
-        for i, n in enumerate(lengths.tolist()):
-            alone = model(x[i : i + 1, :n])
-            t = int(batch.lengths[i])
-            for b, a in zip(batch.hidden_states, alone.hidden_states, strict=True):
-                torch.testing.assert_close(b[i, :t], a[0], rtol=1e-4, atol=1e-4)
-                assert not b[i, t:].any()
+# Padding invariance with the step embedding and per-step projections (either history):
+# tests/students/test_frontend.py, with every front-end option.
 
 
 @pytest.mark.parametrize("preset", ["gendistiller-tiny", "gendistiller-fast-tiny"])
