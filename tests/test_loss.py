@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gendistiller.loss import DistillationLoss
+from gendistiller.loss import DistillationLoss, depth_weights
 
 
 def test_matches_the_formula_on_valid_frames():
@@ -43,3 +43,34 @@ def test_sums_layers_and_repr():
     torch.testing.assert_close(loss([a, b], [b, a]).total, 2 * loss([a], [b]).total)
     with pytest.raises(ValueError):
         DistillationLoss(distance="huber")
+
+
+def test_depth_weights_grow_with_depth_and_average_one():
+    assert depth_weights([4, 8, 12], 0.0) is None  # the paper's plain sum
+    assert depth_weights([4, 8, 12], 1.0) == pytest.approx([0.5, 1.0, 1.5])
+    for exponent in (0.5, 1.0, 2.0, 3.5):
+        weights = depth_weights([1, 3, 4, 9], exponent)
+        assert sum(weights) / len(weights) == pytest.approx(1.0)
+        assert weights == sorted(weights) and len(set(weights)) == 4
+    assert depth_weights([6], 2.0) == [1.0]  # one target: nothing to weigh
+
+
+def test_layer_weights_weigh_each_layers_term():
+    torch.manual_seed(0)
+    preds = [torch.randn(2, 5, 4) for _ in range(3)]
+    targets = [torch.randn(2, 5, 4) for _ in range(3)]
+    plain = DistillationLoss()
+    terms = [plain([p], [t]).total for p, t in zip(preds, targets, strict=True)]
+    weighted = DistillationLoss(layer_weights=[0.5, 1.0, 1.5])(preds, targets)
+    torch.testing.assert_close(weighted.total, 0.5 * terms[0] + terms[1] + 1.5 * terms[2])
+    # the per-layer metrics stay unweighted
+    torch.testing.assert_close(weighted.distance, plain(preds, targets).distance)
+    # equal weights of one: the same loss as the plain sum (the paper's), to rounding
+    torch.testing.assert_close(
+        DistillationLoss(layer_weights=[1.0] * 3)(preds, targets).total, plain(preds, targets).total
+    )
+    assert "layer_weights=[0.5, 1.0, 1.5]" in repr(DistillationLoss(layer_weights=[0.5, 1.0, 1.5]))
+    with pytest.raises(ValueError, match="2 layer weights for 3 layers"):
+        DistillationLoss(layer_weights=[1.0, 1.0])(preds, targets)
+    with pytest.raises(ValueError, match=">= 0"):
+        DistillationLoss(layer_weights=[1.0, -1.0])

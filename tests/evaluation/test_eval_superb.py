@@ -25,10 +25,15 @@ def upstreams(tiny_teacher):
         "gendistiller-fast": Upstream(build_student("gendistiller-fast-tiny")),
         "distilhubert-fast": Upstream(build_student("distilhubert-fast-tiny")),
         "teacher": Upstream(tiny_teacher),
+        # the architectural switches beyond the paper (docs/method.md)
+        "gendistiller-beyond": Upstream(
+            build_student("gendistiller-tiny", step_embedding=True, per_step_output_projection=True)
+        ),
     }
 
 
 UPSTREAMS = ["gendistiller", "distilhubert", "gendistiller-fast", "distilhubert-fast", "teacher"]
+UPSTREAMS += ["gendistiller-beyond"]
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,24 @@ from gendistiller.export.onnx import OnnxModel
 from gendistiller.export.parity import compare, synthetic_batch
 from gendistiller.students import build_student
 
+#: The architectural switches beyond the paper (docs/method.md), which the graph must hold.
+BEYOND = dict(step_embedding=True, per_step_output_projection=True)
 
-@pytest.fixture(scope="module", params=["gendistiller-tiny", "gendistiller-fast-tiny"])
+
+@pytest.fixture(
+    scope="module",
+    params=["gendistiller-tiny", "gendistiller-fast-tiny", "gendistiller-tiny+beyond"],
+)
 def shipped(request, tmp_path_factory):
-    """A GenDistiller student, the paper's and the fast one (its log-mel front-end in the
-    graph: waveform in, hidden states out), exported once to fp32 and int8 ONNX."""
+    """A GenDistiller student, the paper's, the fast one (its log-mel front-end in the
+    graph: waveform in, hidden states out) and one with the step embedding and per-step
+    output projections, exported once to fp32 and int8 ONNX."""
     torch.manual_seed(0)
-    student = build_student(request.param).eval()
+    preset, _, beyond = request.param.partition("+")
+    student = build_student(preset, **(BEYOND if beyond else {})).eval()
+    if beyond:  # off its zero start, so that a graph without it would differ
+        with torch.no_grad():
+            student.generator.step_embedding.normal_(0.0, 0.5)
     if student.frame_rate is not None:  # off the initial mean/repeat, so merging shows
         with torch.no_grad():
             for p in student.frame_rate.parameters():

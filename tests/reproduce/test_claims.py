@@ -4,6 +4,7 @@ paired differences, not on overlapping spreads."""
 import pytest
 
 from gendistiller.reproduce.claims import (
+    ALL,
     BEATS,
     CLAIMS,
     LOSS,
@@ -14,6 +15,7 @@ from gendistiller.reproduce.claims import (
     outcome,
     stat,
 )
+from gendistiller.reproduce.plan import DEFAULT, VARIANTS
 
 
 def _d(diff, half):
@@ -65,3 +67,12 @@ def test_claims_declare_their_kind_and_metrics():
     assert CLAIMS[0].metric_names(["pr", "ks"]) == ["pr", "ks"]
     assert CLAIMS[1].metric_names(["pr", "ks"]) == ["fidelity"]
     assert CLAIMS[2].metric_names(["pr"]) == ["pr", "fidelity"]
+
+
+def test_each_switch_beyond_the_paper_is_claimed_to_beat_the_papers_gendistiller():
+    beyond = ("step-conditioned", "per-step-outproj", "scheduled-sampling", "depth-weighted")
+    beyond += ("noisy-teacher-forcing",)
+    claims = {c.a: c for c in CLAIMS if c.b == DEFAULT and c.a in beyond}
+    assert set(claims) == set(beyond) <= {v.name for v in VARIANTS}
+    assert all(c.kind == BEATS and c.metrics == ALL for c in claims.values())
+    assert all("beat" in c.text and "the paper's GenDistiller" in c.text for c in claims.values())

@@ -31,15 +31,19 @@ def _config(variant, seed=0, scale="cpu"):
     )
 
 
-def test_variants_differ_from_each_other_only_in_the_student_and_their_budget():
+def test_variants_differ_from_each_other_only_in_the_student_its_loss_and_their_budget():
     configs = {v.name: _config(v).to_dict() for v in VARIANTS}
-    students = {n: c.pop("student") for n, c in configs.items()}
+    students = {n: (c.pop("student"), c.pop("loss")) for n, c in configs.items()}
     runs = [c.pop("run") for c in configs.values()]
     budgets = {n: (c.pop("trainer"), c.pop("checkpoint")) for n, c in configs.items()}
     assert all(c == configs[DEFAULT] for c in configs.values())
     # the brief student is GenDistiller itself, trained for fewer steps
     assert students[BRIEF] == students[DEFAULT]
     assert len({repr(s) for n, s in students.items() if n != BRIEF}) == len(VARIANTS) - 1
+    # a loss switch changes the loss only: the student is the default's
+    assert students["depth-weighted"][0] == students[DEFAULT][0]
+    assert students["depth-weighted"][1]["depth_weight_exponent"] == 1.0
+    assert students[DEFAULT][1]["depth_weight_exponent"] == 0.0
     assert {r["seed"] for r in runs} == {0}
     scale = SCALES["cpu"]
     for v in VARIANTS:
@@ -58,6 +62,13 @@ def test_every_variant_builds_at_the_embedded_teachers_size_with_the_papers_prop
     # GenDistiller about two thirds of the baseline with its heads (paper: 33% fewer)
     assert 0.5 < counts[DEFAULT] / counts[BASELINE] < 0.72
     assert counts["no-outproj"] < counts[DEFAULT] < counts["per-step-weights"]
+    # the switches beyond the paper: a step embedding (K x D), K - 1 more projections
+    default = next(v for v in VARIANTS if v.name == DEFAULT)
+    k, d = len(default.section().build_config("", teacher).target_layers), teacher.hidden_size
+    assert counts["step-conditioned"] - counts[DEFAULT] == k * d
+    assert counts["per-step-outproj"] - counts[DEFAULT] == (k - 1) * (d * d + d)
+    same = ("scheduled-sampling", "depth-weighted", "noisy-teacher-forcing")
+    assert {counts[n] for n in same} == {counts[DEFAULT]}
 
 
 def test_seeds_reach_the_run_config_and_jobs_are_seed_major():

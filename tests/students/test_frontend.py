@@ -21,14 +21,24 @@ OPTIONS = {
 #: GenDistiller's v1 history attends over every earlier layer: padding must stay out too.
 HISTORY_ALL = ("tiny", {"history": "all", "target_layers": [1, 2, 3]})
 CASES = [(kind, option) for kind in ("gendistiller", "distilhubert") for option in OPTIONS]
+#: The architectural switches beyond the paper (docs/method.md), with either history.
+BEYOND = {"step_embedding": True, "per_step_output_projection": True, "target_layers": [1, 2, 3]}
 CASES += [("gendistiller", "history-all"), ("gendistiller", "history-all-fast")]
+CASES += [("gendistiller", "beyond"), ("gendistiller", "beyond-history-all")]
 
 
 def _student(kind: str, option: str):
     extra = {"history-all": HISTORY_ALL, "history-all-fast": ("fast-tiny", HISTORY_ALL[1])}
+    extra |= {
+        "beyond": ("tiny", BEYOND),
+        "beyond-history-all": ("tiny", {**BEYOND, "history": "all"}),
+    }
     size, overrides = {**OPTIONS, **extra}[option]
     torch.manual_seed(0)
     model = build_student(f"{kind}-{size}", **overrides)
+    if getattr(model, "generator", None) is not None and model.generator.step_embedding is not None:
+        with torch.no_grad():  # off its zero start, so that it shows
+            model.generator.step_embedding.normal_(0.0, 0.5)
     if model.frame_rate is not None:  # off its initial mean/repeat, so that merging shows
         with torch.no_grad():
             for p in model.frame_rate.parameters():

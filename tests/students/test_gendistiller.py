@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import pytest
 import torch
@@ -92,3 +93,229 @@ def test_history_all_attends_to_earlier_layers(waves):
 
 
 # Padding invariance, for every history mode and front-end: tests/students/test_frontend.py.
+
+
+# --- beyond the paper: switches off by default (docs/method.md, "Beyond the paper") ----
+
+#: Every switch beyond the paper at its off value.
+OFF = dict(
+    step_embedding=False,
+    per_step_output_projection=False,
+    teacher_forcing_schedule="constant",
+    teacher_forcing_final_ratio=0.0,
+    teacher_forcing_noise=0.0,
+)
+#: Each switch on, alone (the noise needs teacher forcing, which every case has).
+BEYOND = {
+    "step-embedding": dict(step_embedding=True),
+    "per-step-outproj": dict(per_step_output_projection=True),
+    "scheduled": dict(teacher_forcing_schedule="linear", teacher_forcing_final_ratio=0.0),
+    "noise": dict(teacher_forcing_noise=0.3),
+    "all": dict(step_embedding=True, per_step_output_projection=True, teacher_forcing_noise=0.3),
+}
+NO_DROPOUT = dict(hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0)
+
+
+def _perturbed(model):
+    """Off the zero-initialised step embedding, so that it shows in every output."""
+    gen = model.generator
+    if gen.step_embedding is not None:
+        with torch.no_grad():
+            gen.step_embedding.copy_(torch.randn(gen.step_embedding.shape) * 0.5)
+    return model
+
+
+def test_all_switches_off_is_the_papers_model_bit_for_bit(waves):
+    from gendistiller.loss import DistillationLoss
+
+    x, lengths = waves
+    teacher = [torch.randn(3, 49, 32, generator=torch.Generator().manual_seed(k)) for k in range(4)]
+    runs = []
+    for switches in ({}, OFF):
+        model = _student(target_layers=[1, 2, 3], teacher_forcing_ratio=0.5, **switches).train()
+        torch.manual_seed(5)  # the dropout and teacher-forcing draws
+        out = model(x, lengths, teacher_states=teacher)
+        loss = DistillationLoss()(out.predictions, teacher[1:])
+        loss.total.backward()
+        runs.append((model, out, loss.total))
+    (paper, a, la), (off, b, lb) = runs
+    names = [n for n, _ in paper.named_parameters()]
+    assert names == [n for n, _ in off.named_parameters()]
+    assert [n for n in names if n.startswith("generator.")] == [
+        f"generator.blocks.0.{n}" for n, _ in paper.generator.blocks[0].named_parameters()
+    ] + ["generator.out_projs.0.weight", "generator.out_projs.0.bias"]
+    assert paper.parameter_count() == off.parameter_count()
+    for (n, p), q in zip(paper.named_parameters(), off.parameters(), strict=True):
+        assert torch.equal(p, q) and torch.equal(p.grad, q.grad), n
+    assert torch.equal(la, lb)
+    for s, t in zip(a.hidden_states, b.hidden_states, strict=True):
+        assert torch.equal(s, t)
+
+
+def test_all_switches_off_computes_the_papers_formula(waves):
+    # h_k = OutProj(Block(h_(k-1))) + h_(k-1), written out with the model's own modules
+    x, lengths = waves
+    model = _student(target_layers=[1, 2, 3], **OFF).eval()
+    with torch.no_grad():
+        out = model(x, lengths)
+        mask = torch.arange(49)[None] < out.lengths[:, None]
+        block, proj = model.generator.blocks[0], model.generator.out_projs[0]
+        h = model.frontend(x, lengths.long())[0]
+        for k in range(3):
+            h = proj(block(h, mask)) + h
+            torch.testing.assert_close(out.predictions[k][mask], h[mask], rtol=0, atol=0)
+
+
+def test_the_paper_base_size_is_unchanged_with_every_switch_off():
+    # 16,993,920: the paper's 17.9% of WavLM Base+ (docs/method.md)
+    assert build_student("gendistiller-base", **OFF).parameter_count() == 16_993_920
+
+
+@pytest.mark.parametrize("history", ["previous", "all"])
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "per-step-blocks"])
+@pytest.mark.parametrize("switches", BEYOND.values(), ids=BEYOND.keys())
+def test_each_switch_runs_forward_and_backward(switches, shared, history, waves):
+    model = _student(
+        target_layers=[1, 2, 3],
+        teacher_forcing_ratio=0.5,
+        shared_weights=shared,
+        history=history,
+        **switches,
+    ).train()
+    x, lengths = waves
+    teacher = [torch.randn(3, 49, 32) for _ in range(4)]
+    options = model.training_options(3, 10)
+    out = model(x, lengths, teacher_states=teacher, **options)
+    assert len(out.predictions) == 3 and all(h.shape == (3, 49, 32) for h in out.hidden_states)
+    sum(p.pow(2).mean() for p in out.predictions).backward()
+    grads = {n: p.grad for n, p in model.generator.named_parameters()}
+    assert all(g is not None and torch.isfinite(g).all() for g in grads.values())
+    if model.generator.step_embedding is not None:  # it learns from its zero start
+        assert grads["step_embedding"].abs().sum(dim=1).gt(0).all()
+
+
+def test_parameter_costs_of_the_architectural_switches():
+    d, k = 32, 3
+    base = _student(target_layers=[1, 2, 3]).parameter_count()
+    step = _student(target_layers=[1, 2, 3], step_embedding=True)
+    assert step.parameter_count() == base + k * d
+    assert not step.generator.step_embedding.any()  # zero at init
+    per_step = _student(target_layers=[1, 2, 3], per_step_output_projection=True)
+    assert per_step.parameter_count() == base + (k - 1) * (d * d + d)
+    assert len(per_step.generator.blocks) == 1 and len(per_step.generator.out_projs) == 3
+    projs = {id(per_step.generator.step_modules(i)[1]) for i in range(3)}
+    assert (
+        len(projs) == 3 and len({id(per_step.generator.step_modules(i)[0]) for i in range(3)}) == 1
+    )
+
+
+def test_a_zero_step_embedding_is_the_papers_model_and_a_learned_one_conditions(waves):
+    x, lengths = waves
+    paper = _student(target_layers=[1, 2, 3]).eval()
+    step = _student(target_layers=[1, 2, 3], step_embedding=True).eval()
+    step.load_state_dict({**paper.state_dict(), "generator.step_embedding": torch.zeros(3, 32)})
+    with torch.no_grad():
+        a, zero = paper(x, lengths), step(x, lengths)
+        for s, t in zip(a.hidden_states, zero.hidden_states, strict=True):
+            assert torch.equal(s, t)
+        learned = _perturbed(step)(x, lengths)
+    torch.testing.assert_close(a.hidden_states[0], learned.hidden_states[0])  # front-end
+    assert not torch.allclose(a.predictions[0], learned.predictions[0], atol=1e-4)
+
+
+# Padding invariance with the step embedding and per-step projections (either history):
+# tests/students/test_frontend.py, with every front-end option.
+
+
+@pytest.mark.parametrize("preset", ["gendistiller-tiny", "gendistiller-fast-tiny"])
+def test_save_load_round_trip_with_every_switch_on(preset, tmp_path, waves):
+    from gendistiller.students import load_student
+
+    torch.manual_seed(0)
+    model = _perturbed(
+        build_student(
+            preset,
+            teacher_forcing_ratio=0.5,
+            **BEYOND["all"],
+            teacher_forcing_schedule="inverse_sigmoid",
+        )
+    )
+    model.save_pretrained(tmp_path)
+    loaded = load_student(tmp_path)
+    assert loaded.config.to_dict() == model.config.to_dict()
+    assert loaded.state_dict().keys() == model.state_dict().keys()
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+    x, lengths = waves
+    with torch.no_grad():
+        for a, b in zip(
+            model.eval()(x, lengths).hidden_states,
+            loaded.eval()(x, lengths).hidden_states,
+            strict=True,
+        ):
+            assert torch.equal(a, b)
+
+
+def test_noise_goes_on_the_teacher_forced_history_only_and_only_in_training(waves):
+    x, lengths = waves
+    teacher = [torch.randn(3, 49, 32) for _ in range(3)]
+    clean = _student(teacher_forcing_ratio=1.0, **NO_DROPOUT).train()
+    noisy = _student(teacher_forcing_ratio=1.0, teacher_forcing_noise=0.5, **NO_DROPOUT).train()
+    a, b = clean(x, lengths, teacher_states=teacher), noisy(x, lengths, teacher_states=teacher)
+    torch.testing.assert_close(a.predictions[0], b.predictions[0])  # step 1 sees x0
+    assert not torch.allclose(a.predictions[1], b.predictions[1], atol=1e-3)
+    with torch.no_grad():  # inference runs free: no teacher, no noise
+        for s, t in zip(
+            clean.eval()(x, lengths).hidden_states,
+            noisy.eval()(x, lengths).hidden_states,
+            strict=True,
+        ):
+            assert torch.equal(s, t)
+
+
+def test_a_schedule_feeds_the_ratio_of_the_step():
+    model = _student(
+        teacher_forcing_ratio=1.0,
+        teacher_forcing_schedule="linear",
+        teacher_forcing_final_ratio=0.0,
+    )
+    assert model.training_options(0, 11) == {"teacher_forcing_ratio": 1.0}
+    assert model.training_options(5, 11) == {"teacher_forcing_ratio": 0.5}
+    assert model.training_options(10, 11) == {"teacher_forcing_ratio": 0.0}
+    assert _student(teacher_forcing_ratio=0.5).training_options(5, 11) == {}
+
+
+def test_the_ratio_given_overrides_the_configs(waves):
+    x, lengths = waves
+    teacher = [torch.randn(3, 49, 32) * 10 for _ in range(3)]
+    model = _student(teacher_forcing_ratio=1.0, **NO_DROPOUT).train()
+    free = model(x, lengths)
+    assert torch.equal(
+        model(x, lengths, teacher_states=teacher, teacher_forcing_ratio=0.0).predictions[1],
+        free.predictions[1],
+    )
+    forced = model(x, lengths, teacher_states=teacher)
+    assert torch.equal(
+        model(x, lengths, teacher_states=teacher, teacher_forcing_ratio=1.0).predictions[1],
+        forced.predictions[1],
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (dict(teacher_forcing_schedule="cosine"), "teacher_forcing_schedule must be one of"),
+        (dict(teacher_forcing_final_ratio=1.5), "teacher_forcing_final_ratio must be in [0, 1]"),
+        (dict(per_step_output_projection=True, output_projection=False), "needs output_projection"),
+        (dict(teacher_forcing_noise=-0.1), "teacher_forcing_noise must be >= 0"),
+        (dict(teacher_forcing_noise=0.1), "teacher_forcing_noise needs teacher forcing"),
+        (dict(step_embedding="yes"), "step_embedding must be true or false, got 'yes'"),
+        (dict(skip_connection="false"), "skip_connection must be true or false"),
+        (dict(teacher_forcing_noise="0.1"), "teacher_forcing_noise must be a number"),
+    ],
+)
+def test_bad_switch_values_are_one_line_errors(overrides, message):
+    from gendistiller.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
+        build_student("gendistiller-tiny", **overrides)
+    assert "\n" not in str(err.value)

@@ -94,6 +94,8 @@ def test_overrides_and_yaml_files(tmp_path):
         ("teacher.spec=random:whisper", "teacher.spec"),
         ("trainer.max_steps.x=1", "trainer.max_steps"),
         ("loss.distance=cosine", "loss.distance"),
+        ("loss.depth_weight_exponent=-1", "loss.depth_weight_exponent"),
+        ("student.overrides.teacher_forcing_schedule=cosine", "student.overrides"),
         ("justtext", "justtext"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import logging
 import os
@@ -93,6 +94,37 @@ def test_killed_run_resumes_at_the_right_step_with_the_same_batches_and_weights(
     assert fallback.batches[0][:2] == (2, 2)
     assert_same_weights(student_state(damaged.run_dir), student_state(configs("a").run_dir))
     assert not list((damaged.run_dir / "checkpoints").glob(".tmp-*"))
+
+
+def test_scheduled_noisy_teacher_forcing_and_depth_weights_resume_exactly(configs, kill_at):
+    # the switches beyond the paper that act during training (docs/method.md)
+    beyond = (
+        "student.overrides.teacher_forcing_ratio=1.0",
+        "student.overrides.teacher_forcing_schedule=linear",
+        "student.overrides.teacher_forcing_noise=0.2",
+        "loss.depth_weight_exponent=1",
+        "trainer.log_every_n_steps=1",
+    )
+    reference = configs("a", *beyond)
+    train(reference)
+    killed = configs("b", *beyond)
+    with pytest.raises(kill_at.error):
+        train(killed, callbacks=[kill_at(5)])
+    assert train(killed).resumed_from.name == "step-000000004.ckpt"
+    assert_same_weights(student_state(killed.run_dir), student_state(reference.run_dir))
+    ratios = {}  # step -> the ratio the student was given, as logged
+    for path in sorted((killed.run_dir / "csv").glob("version_*/metrics.csv")):
+        with open(path) as fh:
+            for row in csv.DictReader(fh):
+                if row.get("train/teacher_forcing_ratio"):
+                    ratios[int(row["step"])] = float(row["train/teacher_forcing_ratio"])
+    assert ratios == pytest.approx({s: 1 - s / 7 for s in range(8)})
+    # the same run without the switches trains to other weights: they reached the step
+    train(plain := configs("c"))
+    assert not torch.equal(
+        student_state(plain.run_dir)["generator.blocks.0.layer_norm.weight"],
+        student_state(reference.run_dir)["generator.blocks.0.layer_norm.weight"],
+    )
 
 
 def test_explicit_resume_and_resume_guards(configs, tmp_path):

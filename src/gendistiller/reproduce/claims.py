@@ -78,6 +78,12 @@ CLAIMS: tuple[Claim, ...] = (
     # ours: the fast students (issue: fast students) must not lose quality
     Claim("the fast GenDistiller is at least as good as the paper's", "gendistiller-fast", DEFAULT, ALL, NO_WORSE),
     Claim("on the light front-end too, GenDistiller beats the baseline on most tasks", "gendistiller-fast", "distilhubert-fast", PROBES),
+    # ours, beyond the paper (docs/method.md): each switch against the paper's GenDistiller
+    Claim("step conditioning beats the paper's GenDistiller", "step-conditioned", DEFAULT, ALL),
+    Claim("per-step output projections beat the paper's GenDistiller", "per-step-outproj", DEFAULT, ALL),
+    Claim("scheduled sampling beats the paper's GenDistiller", "scheduled-sampling", DEFAULT, ALL),
+    Claim("a depth-weighted loss beats the paper's GenDistiller", "depth-weighted", DEFAULT, ALL),
+    Claim("noisy teacher forcing beats the paper's GenDistiller", "noisy-teacher-forcing", DEFAULT, ALL),
 )  # fmt: skip
 
 

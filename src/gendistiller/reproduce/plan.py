@@ -1,8 +1,9 @@
 """What ``gendistiller reproduce`` trains: the students of the paper's comparison and its
 ablations (:data:`VARIANTS`), at a scale (:data:`SCALES`), each with several seeds.
 
-Every variant is one preset plus a few student settings; everything else (teacher, data,
-optimiser) is the same for all, so differences come from the variant alone. A variant's
+Every variant is one preset plus a few student (and, for a loss switch, loss) settings;
+everything else (teacher, data, optimiser) is the same for all, so differences come from
+the variant alone. A variant's
 ``budget`` sets its steps and seeds: ``full`` (the headline pair, GenDistiller and the
 DistilHuBERT baseline) trains ``Scale.steps`` with every seed, ``short`` (the ablations)
 ``Scale.ablation_steps`` with ``Scale.ablation_seeds``, and ``brief`` (the task check's
@@ -42,6 +43,7 @@ class Variant(ConfigModel):
     preset: str
     description: str
     student: dict[str, Any] = Field(default_factory=dict, description="student config overrides")
+    loss: dict[str, Any] = Field(default_factory=dict, description="loss config overrides")
     init_from_teacher: bool = True
     budget: Literal["full", "short", "brief"] = SHORT
 
@@ -67,6 +69,12 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(name="distilhubert-random-init", preset="distilhubert-base", description="DistilHuBERT from random weights", init_from_teacher=False),
     Variant(name=FAST, preset="gendistiller-fast", description="GenDistiller on the light log-mel front-end (docs/method.md, fast students)", student=_TF, budget=FULL),
     Variant(name="distilhubert-fast", preset="distilhubert-fast", description="DistilHuBERT on the same light front-end", budget=FULL),
+    # beyond the paper (docs/method.md): each switch alone on the default, against it
+    Variant(name="step-conditioned", preset=_GEN, description="a learned step embedding tells the shared block which layer it generates", student={**_TF, "step_embedding": True}),
+    Variant(name="per-step-outproj", preset=_GEN, description="one output projection per step, the block shared", student={**_TF, "per_step_output_projection": True}),
+    Variant(name="scheduled-sampling", preset=_GEN, description="teacher forcing decays linearly from 0.5 to 0 over the run", student={**_TF, "teacher_forcing_schedule": "linear", "teacher_forcing_final_ratio": 0.0}),
+    Variant(name="depth-weighted", preset=_GEN, description="later target layers weigh more in the loss (proportional to depth)", student=_TF, loss={"depth_weight_exponent": 1.0}),
+    Variant(name="noisy-teacher-forcing", preset=_GEN, description="noise (0.3 x RMS) on the teacher-forced history", student={**_TF, "teacher_forcing_noise": 0.3}),
     Variant(name=BRIEF, preset=_GEN, description="GenDistiller distilled briefly: what a task gives a student near its initialisation", student=_TF, budget=BRIEF_BUDGET),
 )  # fmt: skip
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
@@ -251,6 +259,7 @@ def distill_config(
         run=RunConfig(name=job.slug, dir=run_dir, seed=job.seed),
         teacher={"spec": teacher, "cache": str(teacher_cache)},
         student=job.variant.section(),
+        loss=dict(job.variant.loss),
         data={
             "manifest": manifest,
             "root": corpus_root,

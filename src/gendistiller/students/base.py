@@ -14,6 +14,8 @@ weights initialise, and the map to a transformers checkpoint) and ``export_kind`
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from transformers import PreTrainedModel
@@ -76,6 +78,11 @@ class StudentModel(PreTrainedModel):
     @property
     def num_hidden_states(self) -> int:
         raise NotImplementedError
+
+    def training_options(self, step: int, total_steps: int) -> dict[str, Any]:
+        """Keyword arguments of ``forward`` at optimiser ``step`` of ``total_steps`` of a
+        training run (a schedule's current values); none by default."""
+        return {}
 
     def parameter_count(self, training: bool = False) -> int:
         """Parameters of the model as used after training (without training-only heads),

@@ -19,6 +19,8 @@ from gendistiller.errors import ConfigError
 FORMAT_VERSION = 1
 
 HISTORY_MODES = ("previous", "all")
+#: How the teacher-forcing ratio moves over a run (gendistiller.students.teacher_forcing).
+SCHEDULES = ("constant", "linear", "inverse_sigmoid")
 #: ``conv``: the paper's waveform CNN; ``fbank``: log-mel filterbanks computed in the model
 #: and a small frame-level convolution (docs/method.md, "Fast students").
 FRONTENDS = ("conv", "fbank")
@@ -150,6 +152,9 @@ class GenDistillerConfig(StudentConfig):
     attention). ``teacher_forcing_ratio`` is the probability, per utterance and step, of
     feeding the teacher's previous target layer instead of the student's own during
     training; inference always runs free.
+
+    The fields after it are our switches beyond the paper, each off by default (the
+    paper's model, bit for bit; docs/method.md, "Beyond the paper").
     """
 
     model_type = "gendistiller"
@@ -159,19 +164,72 @@ class GenDistillerConfig(StudentConfig):
     skip_connection: bool = True
     output_projection: bool = True
     teacher_forcing_ratio: float = 0.0
+    # A learned vector per step (zero at init) added to the shared block's input.
+    step_embedding: bool = False
+    # One output projection per step, the block still shared.
+    per_step_output_projection: bool = False
+    # SCHEDULES: the ratio goes from teacher_forcing_ratio to teacher_forcing_final_ratio.
+    teacher_forcing_schedule: str = "constant"
+    teacher_forcing_final_ratio: float = 0.0
+    # Gaussian noise on the teacher-forced history, std relative to each frame's RMS.
+    teacher_forcing_noise: float = 0.0
 
     def validate_architecture(self) -> None:
         validate_common(self)
         if self.history not in HISTORY_MODES:
             raise ConfigError(f"history must be one of {HISTORY_MODES}, got {self.history!r}")
-        if not 0.0 <= self.teacher_forcing_ratio <= 1.0:
+        for key in _SWITCHES:
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"{key} must be true or false, got {getattr(self, key)!r}")
+        for key in (
+            "teacher_forcing_ratio",
+            "teacher_forcing_final_ratio",
+            "teacher_forcing_noise",
+        ):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{key} must be a number, got {value!r}")
+        for key in ("teacher_forcing_ratio", "teacher_forcing_final_ratio"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"{key} must be in [0, 1], got {getattr(self, key)}")
+        if self.teacher_forcing_schedule not in SCHEDULES:
             raise ConfigError(
-                f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio}"
+                f"teacher_forcing_schedule must be one of {SCHEDULES}, got"
+                f" {self.teacher_forcing_schedule!r}"
             )
+        if self.per_step_output_projection and not self.output_projection:
+            raise ConfigError("per_step_output_projection needs output_projection: true")
+        if not self.teacher_forcing_noise >= 0.0:  # NaN fails too
+            raise ConfigError(
+                f"teacher_forcing_noise must be >= 0, got {self.teacher_forcing_noise}"
+            )
+        if self.teacher_forcing_noise and not self.forces_teacher:
+            raise ConfigError(
+                "teacher_forcing_noise needs teacher forcing (teacher_forcing_ratio > 0, or a"
+                " schedule to teacher_forcing_final_ratio > 0)"
+            )
+
+    @property
+    def forces_teacher(self) -> bool:
+        """Whether training ever feeds the teacher's layers (at any step of the schedule)."""
+        final = (
+            self.teacher_forcing_final_ratio if self.teacher_forcing_schedule != "constant" else 0.0
+        )
+        return max(self.teacher_forcing_ratio, final) > 0.0
 
     @property
     def num_steps(self) -> int:
         return len(self.target_layers)
+
+
+#: GenDistiller's on/off fields (the strict dataclass does not check their type).
+_SWITCHES = (
+    "shared_weights",
+    "skip_connection",
+    "output_projection",
+    "step_embedding",
+    "per_step_output_projection",
+)
 
 
 @strict(accept_kwargs=True)

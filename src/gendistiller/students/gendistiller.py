@@ -12,17 +12,26 @@
 ``x0, h1, ..., h(k-1)``: queries are the frames of ``h(k-1)``, keys and values all frames of
 all earlier layers, which is the block-causal (over layers) and bidirectional (over time)
 attention of that version, computed for the newest layer only.
+
+Beyond the paper (config switches, off by default: docs/method.md "Beyond the paper"):
+``step_embedding`` adds a learned vector e_k (zero at init) to step k's block input, so
+the shared block knows which layer it generates: ``h_k = OutProj(Block(h_(k-1) + e_k)) +
+h_(k-1)``; ``per_step_output_projection`` gives each step its own OutProj.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
+from transformers import initialization as init
 
 from gendistiller.encoders.base import EncoderOutput
 from gendistiller.students.base import StudentModel
 from gendistiller.students.components import TransformerLayer
 from gendistiller.students.config import GenDistillerConfig
+from gendistiller.students.teacher_forcing import next_input, ratio_at
 
 
 class LayerGenerator(nn.Module):
@@ -45,23 +54,39 @@ class LayerGenerator(nn.Module):
             )
             for _ in range(n)
         )
+        projs = config.num_steps if config.per_step_output_projection else n
         self.out_projs = (
-            nn.ModuleList(nn.Linear(config.hidden_size, config.hidden_size) for _ in range(n))
+            nn.ModuleList(nn.Linear(config.hidden_size, config.hidden_size) for _ in range(projs))
             if config.output_projection
+            else None
+        )
+        # Created last and only when on: the paper's model keeps its names and RNG draws.
+        self.step_embedding = (
+            nn.Parameter(torch.zeros(config.num_steps, config.hidden_size))
+            if config.step_embedding
             else None
         )
 
     def step_modules(self, k: int) -> tuple[TransformerLayer, nn.Module | None]:
-        i = 0 if self.config.shared_weights else k
-        return self.blocks[i], (self.out_projs[i] if self.out_projs is not None else None)
+        block = self.blocks[0 if self.config.shared_weights else k]
+        if self.out_projs is None:
+            return block, None
+        return block, self.out_projs[k if len(self.out_projs) > 1 else 0]
 
     def forward(
-        self, x0: Tensor, mask: Tensor, teacher_inputs: list[Tensor] | None = None
+        self,
+        x0: Tensor,
+        mask: Tensor,
+        teacher_inputs: list[Tensor] | None = None,
+        teacher_forcing_ratio: float | None = None,
     ) -> list[Tensor]:
         """``teacher_inputs[k]``, when given, is the teacher's version of the input to step
         k + 1 (its layer ``target_layers[k]``); each utterance takes it instead of the
-        student's own with probability ``teacher_forcing_ratio``."""
+        student's own with probability ``teacher_forcing_ratio`` (default: the config's)."""
         cfg = self.config
+        ratio = (
+            cfg.teacher_forcing_ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
+        )
         generated: list[Tensor] = []
         inputs: list[Tensor] = [x0]
         for k in range(cfg.num_steps):
@@ -72,25 +97,20 @@ class LayerGenerator(nn.Module):
             else:
                 memory, key_mask = None, mask
             block, proj = self.step_modules(k)
-            h = block(prev, key_mask, memory)
+            query = prev
+            if self.step_embedding is not None:  # the step's vector on every frame it sees
+                query = prev + self.step_embedding[k]
+                memory = None if memory is None else memory + self.step_embedding[k]
+            h = block(query, key_mask, memory)
             if proj is not None:
                 h = proj(h)
             if cfg.skip_connection:
                 h = h + prev
             generated.append(h)
             if k + 1 < cfg.num_steps:
-                inputs.append(self._next_input(h, teacher_inputs, k))
+                teacher = teacher_inputs[k] if self.training and teacher_inputs else None
+                inputs.append(next_input(h, teacher, ratio, cfg.teacher_forcing_noise))
         return generated
-
-    def _next_input(self, h: Tensor, teacher_inputs: list[Tensor] | None, k: int) -> Tensor:
-        ratio = self.config.teacher_forcing_ratio
-        if not self.training or teacher_inputs is None or ratio <= 0.0:
-            return h
-        teacher = teacher_inputs[k].to(h.dtype)
-        if ratio >= 1.0:
-            return teacher
-        use_teacher = torch.rand(h.shape[0], 1, 1, device=h.device) < ratio
-        return torch.where(use_teacher, teacher, h)
 
 
 class GenDistillerModel(StudentModel):
@@ -107,6 +127,26 @@ class GenDistillerModel(StudentModel):
     @property
     def num_hidden_states(self) -> int:
         return 1 + self.config.num_steps
+
+    def training_options(self, step: int, total_steps: int) -> dict[str, Any]:
+        """The scheduled teacher-forcing ratio at optimiser ``step`` (none when constant)."""
+        cfg = self.config
+        if cfg.teacher_forcing_schedule == "constant":
+            return {}
+        ratio = ratio_at(
+            cfg.teacher_forcing_ratio,
+            cfg.teacher_forcing_final_ratio,
+            cfg.teacher_forcing_schedule,
+            step,
+            total_steps,
+        )
+        return {"teacher_forcing_ratio": ratio}
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, LayerGenerator) and module.step_embedding is not None:
+            init.zeros_(module.step_embedding)  # at init, the paper's generator
 
     def teacher_prefix_pairs(self) -> list[tuple[str, str]]:
         """The front-end, and the generator's block(s) from the teacher's blocks."""
@@ -125,15 +165,21 @@ class GenDistillerModel(StudentModel):
         waveforms: Tensor,
         lengths: Tensor | None = None,
         teacher_states: list[Tensor] | None = None,
+        teacher_forcing_ratio: float | None = None,
     ) -> EncoderOutput:
         """``teacher_states`` (the teacher's full hidden-state list) is used only for
-        teacher forcing while training; inference never needs it."""
+        teacher forcing while training; inference never needs it.
+        ``teacher_forcing_ratio`` overrides the config's (a schedule's current value,
+        :meth:`training_options`)."""
         x0, frames, mask, padded = self._front(waveforms, lengths)
+        ratio = self.config.teacher_forcing_ratio
+        ratio = ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
         teacher_inputs = None
-        if teacher_states is not None and self.training and self.config.teacher_forcing_ratio > 0:
+        if teacher_states is not None and self.training and ratio > 0:
             teacher_inputs = [teacher_states[layer] for layer in self.config.target_layers[:-1]]
             if self.frame_rate is not None:  # the generator runs on merged frames
                 teacher_inputs = [self.frame_rate.pool(t, mask) for t in teacher_inputs]
         x, body_mask = self._down(x0, frames, mask)
-        generated = self._up(self.generator(x, body_mask, teacher_inputs), x0.shape[1])
+        generated = self.generator(x, body_mask, teacher_inputs, ratio)
+        generated = self._up(generated, x0.shape[1])
         return self._output([x0, *generated], frames, generated, padded)

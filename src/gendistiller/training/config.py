@@ -114,8 +114,7 @@ class StudentSection(ConfigModel):
     def build_config(self, prefix: str = "student", teacher_config: Any = None):
         """The student config; with ``scale_to_teacher``, resized to ``teacher_config``
         (validated without it when the teacher is not known yet)."""
-        from gendistiller.students import get_preset
-        from gendistiller.students.presets import scaled_to_teacher
+        from gendistiller.students.presets import get_preset, scaled_to_teacher
 
         try:
             if self.scale_to_teacher and teacher_config is not None:
@@ -132,6 +131,9 @@ class StudentSection(ConfigModel):
 class LossConfig(ConfigModel):
     cos_weight: float = Field(1.0, ge=0, description="weight of the -log sigmoid(cosine) term")
     distance: Literal["l1", "l2"] = Field("l1", description="distance term per frame")
+    depth_weight_exponent: float = Field(
+        0.0, ge=0, description="layer l weighs l**exponent, mean 1 (0: equal, the paper's)"
+    )
 
 
 class FrontendStageConfig(ConfigModel):
@@ -274,9 +276,8 @@ def recipe_names() -> list[str]:
 
 
 def recipe_text(name: str) -> str:
-    return (resources.files("gendistiller") / "recipes" / f"{name}.yaml").read_text(
-        encoding="utf-8"
-    )
+    path = resources.files("gendistiller") / "recipes" / f"{name}.yaml"
+    return path.read_text(encoding="utf-8")
 
 
 def recipe_data(recipe: str) -> dict[str, Any]:

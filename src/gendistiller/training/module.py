@@ -22,7 +22,7 @@ from torch import Tensor
 
 from gendistiller.config import to_dict
 from gendistiller.errors import GenDistillerError
-from gendistiller.loss import DistillationLoss
+from gendistiller.loss import DistillationLoss, depth_weights
 from gendistiller.training.config import DistillConfig
 from gendistiller.training.optim import build_optimizer
 
@@ -54,8 +54,9 @@ class DistillationModule(L.LightningModule):
         self.teacher_cache = teacher_cache
         self.cache_hits = 0
         self.cache_misses = 0  # batches the cache did not hold: the teacher ran for them
-        self.loss_fn = DistillationLoss(cfg.loss.cos_weight, cfg.loss.distance)
         self.target_layers = [int(layer) for layer in student.config.target_layers]
+        weights = depth_weights(self.target_layers, cfg.loss.depth_weight_exponent)
+        self.loss_fn = DistillationLoss(cfg.loss.cos_weight, cfg.loss.distance, weights)
         self.nonfinite_in_row = 0
         self.skipped_steps = 0
         self._last_batch_time: float | None = None
@@ -91,7 +92,9 @@ class DistillationModule(L.LightningModule):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
         waves = batch["waveforms"]
         teacher_states = self._teacher_states(waves)
-        out = self.student(waves, teacher_states=teacher_states)
+        # a function of the optimiser step alone (a schedule's values), so resume is exact
+        options = self.student.training_options(self.global_step, self.cfg.trainer.max_steps)
+        out = self.student(waves, teacher_states=teacher_states, **options)
         preds, targets = self._align(
             out.predictions, [teacher_states[k] for k in self.target_layers]
         )
@@ -100,6 +103,8 @@ class DistillationModule(L.LightningModule):
             return None
         self.nonfinite_in_row = 0
         self._log_step(batch, loss.total, loss.distance, loss.cos, waves, teacher_states)
+        if "teacher_forcing_ratio" in options:
+            self.log("train/teacher_forcing_ratio", float(options["teacher_forcing_ratio"]))
         return loss.total
 
     def _teacher_states(self, waves: Tensor) -> list[Tensor]:
@@ -158,8 +163,8 @@ class DistillationModule(L.LightningModule):
         for k, layer in enumerate(self.target_layers):
             self.log(f"train/{name}_layer{layer}", distance[k])
             self.log(f"train/cos_layer{layer}", cos[k])
-        tf = float(getattr(self.student.config, "teacher_forcing_ratio", 0.0) or 0.0)
-        if tf > 0 and self.global_step % self.cfg.trainer.log_every_n_steps == 0:
+        forced = bool(getattr(self.student.config, "forces_teacher", False))
+        if forced and self.global_step % self.cfg.trainer.log_every_n_steps == 0:
             self._log_free_running(waves, teacher_states, name)
 
     @torch.no_grad()
