@@ -86,7 +86,8 @@ def reproduce(
                 f"probes of the {item}{' and the controls' if item == TEACHER and scale.controls else ''}: {seconds:.0f} s"
             )
     efficiency_path = out / "efficiency.json"
-    if not efficiency_path.is_file():
+    timed = json.loads(efficiency_path.read_text())["models"] if efficiency_path.is_file() else {}
+    if not {v.name for v in variants} <= set(timed):  # all again: one run, one set of ratios
         say(f"timing the teacher and {len(variants)} students ({threads} thread(s))")
         write_json(efficiency_path, time_variants(ctx, variants))
     return clock.tick()
