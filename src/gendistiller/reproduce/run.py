@@ -30,7 +30,7 @@ import torch
 from gendistiller.evaluation.report import write_json
 from gendistiller.reproduce import jobs as work
 from gendistiller.reproduce.jobs import RANDOM_TWIN, TEACHER, Context
-from gendistiller.reproduce.plan import FULL, Job, Scale, Variant, jobs
+from gendistiller.reproduce.plan import BRIEF_BUDGET, FULL, Job, Scale, Variant, jobs
 from gendistiller.teachers import EMBEDDED
 
 RESULTS = "results"
@@ -136,9 +136,11 @@ class WallClock:
 
 
 def _long_first(todo: list[Job]) -> list[Job]:
-    """Full-budget students before the rest (a stable sort keeps the plan's order within
-    each group), so that the two workers' last units are short and they finish together."""
-    return sorted(todo, key=lambda j: j.variant.budget != FULL)
+    """Students probed on every task (full, then brief budget) before the ablations (a
+    stable sort keeps the plan's order within each group), so that the workers' last
+    units are short and they finish together."""
+    order = {FULL: 0, BRIEF_BUDGET: 1}
+    return sorted(todo, key=lambda j: order.get(j.variant.budget, 2))
 
 
 def _run_all(
