@@ -15,7 +15,7 @@ from gendistiller.reproduce.claims import (
     outcome,
     stat,
 )
-from gendistiller.reproduce.plan import DEFAULT, VARIANTS
+from gendistiller.reproduce.plan import SHORT_DEFAULT, VARIANTS
 
 
 def _d(diff, half):
@@ -69,10 +69,17 @@ def test_claims_declare_their_kind_and_metrics():
     assert CLAIMS[2].metric_names(["pr"]) == ["pr", "fidelity"]
 
 
+def test_every_claim_compares_students_of_one_budget():
+    """An ablation trained 200 steps must not be judged against an 800-step default."""
+    budget = {v.name: v.budget for v in VARIANTS}
+    for c in CLAIMS:
+        assert budget[c.a] == budget[c.b], c.text
+
+
 def test_each_switch_beyond_the_paper_is_claimed_to_beat_the_papers_gendistiller():
     beyond = ("step-conditioned", "per-step-outproj", "scheduled-sampling", "depth-weighted")
     beyond += ("noisy-teacher-forcing",)
-    claims = {c.a: c for c in CLAIMS if c.b == DEFAULT and c.a in beyond}
+    claims = {c.a: c for c in CLAIMS if c.b == SHORT_DEFAULT and c.a in beyond}
     assert set(claims) == set(beyond) <= {v.name for v in VARIANTS}
     assert all(c.kind == BEATS and c.metrics == ALL for c in claims.values())
     assert all("beat" in c.text and "the paper's GenDistiller" in c.text for c in claims.values())

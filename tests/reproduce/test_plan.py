@@ -9,6 +9,8 @@ from gendistiller.reproduce.plan import (
     DEFAULT,
     FULL,
     SCALES,
+    SHORT_BASELINE,
+    SHORT_DEFAULT,
     VARIANTS,
     Job,
     distill_config,
@@ -37,9 +39,11 @@ def test_variants_differ_from_each_other_only_in_the_student_its_loss_and_their_
     runs = [c.pop("run") for c in configs.values()]
     budgets = {n: (c.pop("trainer"), c.pop("checkpoint")) for n, c in configs.items()}
     assert all(c == configs[DEFAULT] for c in configs.values())
-    # the brief student is GenDistiller itself, trained for fewer steps
-    assert students[BRIEF] == students[DEFAULT]
-    assert len({repr(s) for n, s in students.items() if n != BRIEF}) == len(VARIANTS) - 1
+    # the brief and short students are the headline pair itself, trained for fewer steps
+    assert students[BRIEF] == students[DEFAULT] == students[SHORT_DEFAULT]
+    assert students[SHORT_BASELINE] == students[BASELINE]
+    same = {BRIEF, SHORT_DEFAULT, SHORT_BASELINE}
+    assert len({repr(s) for n, s in students.items() if n not in same}) == len(VARIANTS) - 3
     # a loss switch changes the loss only: the student is the default's
     assert students["depth-weighted"][0] == students[DEFAULT][0]
     assert students["depth-weighted"][1]["depth_weight_exponent"] == 1.0

@@ -55,6 +55,7 @@ def test_a_planted_difference_is_held_and_no_difference_is_a_tie(tmp_path):
         _job(tmp_path, "gendistiller", seed, 0.85, 0.9)
         _job(tmp_path, "distilhubert", seed, 0.70, 0.8)
         _job(tmp_path, "gendistiller-v1", seed, 0.85, 0.9, budget="short")
+        _job(tmp_path, "gendistiller-short", seed, 0.85, 0.9, budget="short")
     r = results.build(tmp_path, ["ks"], META)
     by_claim = {c["claim"]: c for c in r["claims"]}
     head = by_claim[CLAIMS[0].text]

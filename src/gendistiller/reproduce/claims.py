@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from gendistiller.reproduce.plan import BASELINE, DEFAULT
+from gendistiller.reproduce.plan import BASELINE, DEFAULT, SHORT_BASELINE, SHORT_DEFAULT
 
 FIDELITY = "fidelity"  # mean free-running cosine over target layers (higher is better)
 WIN, TIE, LOSS = "win", "tie", "loss"
@@ -67,23 +67,23 @@ class Claim(NamedTuple):
 CLAIMS: tuple[Claim, ...] = (
     Claim("GenDistiller beats the non-autoregressive baseline on most tasks", DEFAULT, BASELINE, PROBES),
     Claim("autoregressive generation reproduces the teacher's layers better than parallel heads", DEFAULT, BASELINE, FIDELITY_ONLY),
-    Claim("the skip connection matters", DEFAULT, "no-skip", ALL),
-    Claim("the output projection matters", DEFAULT, "no-outproj", ALL),
-    Claim("previous-layer history (v2) is at least as good as all-layer history (v1)", DEFAULT, "gendistiller-v1", ALL, NO_WORSE),
-    Claim("mixing in teacher forcing beats pure free running", DEFAULT, "free-running", ALL),
-    Claim("mixing in teacher forcing beats pure teacher forcing", DEFAULT, "teacher-forced", ALL),
-    Claim("one shared block is at least as good as one block per step", DEFAULT, "per-step-weights", ALL, NO_WORSE),
-    Claim("initialising GenDistiller from the teacher helps", DEFAULT, "gendistiller-random-init", ALL),
-    Claim("initialising DistilHuBERT from the teacher helps", BASELINE, "distilhubert-random-init", ALL),
+    Claim("the skip connection matters", SHORT_DEFAULT, "no-skip", ALL),
+    Claim("the output projection matters", SHORT_DEFAULT, "no-outproj", ALL),
+    Claim("previous-layer history (v2) is at least as good as all-layer history (v1)", SHORT_DEFAULT, "gendistiller-v1", ALL, NO_WORSE),
+    Claim("mixing in teacher forcing beats pure free running", SHORT_DEFAULT, "free-running", ALL),
+    Claim("mixing in teacher forcing beats pure teacher forcing", SHORT_DEFAULT, "teacher-forced", ALL),
+    Claim("one shared block is at least as good as one block per step", SHORT_DEFAULT, "per-step-weights", ALL, NO_WORSE),
+    Claim("initialising GenDistiller from the teacher helps", SHORT_DEFAULT, "gendistiller-random-init", ALL),
+    Claim("initialising DistilHuBERT from the teacher helps", SHORT_BASELINE, "distilhubert-random-init", ALL),
     # ours: the fast students (issue: fast students) must not lose quality
     Claim("the fast GenDistiller is at least as good as the paper's", "gendistiller-fast", DEFAULT, ALL, NO_WORSE),
     Claim("on the light front-end too, GenDistiller beats the baseline on most tasks", "gendistiller-fast", "distilhubert-fast", PROBES),
     # ours, beyond the paper (docs/method.md): each switch against the paper's GenDistiller
-    Claim("step conditioning beats the paper's GenDistiller", "step-conditioned", DEFAULT, ALL),
-    Claim("per-step output projections beat the paper's GenDistiller", "per-step-outproj", DEFAULT, ALL),
-    Claim("scheduled sampling beats the paper's GenDistiller", "scheduled-sampling", DEFAULT, ALL),
-    Claim("a depth-weighted loss beats the paper's GenDistiller", "depth-weighted", DEFAULT, ALL),
-    Claim("noisy teacher forcing beats the paper's GenDistiller", "noisy-teacher-forcing", DEFAULT, ALL),
+    Claim("step conditioning beats the paper's GenDistiller", "step-conditioned", SHORT_DEFAULT, ALL),
+    Claim("per-step output projections beat the paper's GenDistiller", "per-step-outproj", SHORT_DEFAULT, ALL),
+    Claim("scheduled sampling beats the paper's GenDistiller", "scheduled-sampling", SHORT_DEFAULT, ALL),
+    Claim("a depth-weighted loss beats the paper's GenDistiller", "depth-weighted", SHORT_DEFAULT, ALL),
+    Claim("noisy teacher forcing beats the paper's GenDistiller", "noisy-teacher-forcing", SHORT_DEFAULT, ALL),
 )  # fmt: skip
 
 

@@ -34,6 +34,8 @@ DEFAULT = "gendistiller"
 FULL, SHORT, BRIEF_BUDGET = "full", "short", "brief"
 BRIEF = "gendistiller-brief"
 FAST = "gendistiller-fast"
+# the headline pair again at the ablations' budget: what each ablation is compared with
+SHORT_DEFAULT, SHORT_BASELINE = "gendistiller-short", "distilhubert-short"
 
 
 class Variant(ConfigModel):
@@ -59,6 +61,8 @@ _TF = {"teacher_forcing_ratio": 0.5}  # the GenDistiller recipes' setting (metho
 VARIANTS: tuple[Variant, ...] = (
     Variant(name=BASELINE, preset="distilhubert-base", description="DistilHuBERT baseline: 2 layers + parallel heads", budget=FULL),
     Variant(name=DEFAULT, preset=_GEN, description="GenDistiller v2: previous layer as history", student=_TF, budget=FULL),
+    Variant(name=SHORT_DEFAULT, preset=_GEN, description="GenDistiller at the ablations' budget: what its ablations are compared with", student=_TF),
+    Variant(name=SHORT_BASELINE, preset="distilhubert-base", description="the baseline at the ablations' budget: what its ablation is compared with"),
     Variant(name="gendistiller-v1", preset=_GEN, description="v1: all earlier layers as history", student={**_TF, "history": "all"}),
     Variant(name="no-skip", preset=_GEN, description="GenDistiller without the skip connection", student={**_TF, "skip_connection": False}),
     Variant(name="no-outproj", preset=_GEN, description="GenDistiller without the output projection", student={**_TF, "output_projection": False}),
