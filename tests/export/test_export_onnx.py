@@ -11,6 +11,7 @@ from gendistiller.cli import main
 from gendistiller.errors import CheckpointError
 from gendistiller.export.cli import INT8_COSINE, PARITY_COSINE, export_student
 from gendistiller.export.onnx import OnnxModel
+from gendistiller.export.quantize import quantize_onnx
 from gendistiller.export.parity import compare, synthetic_batch
 from gendistiller.students import build_student
 
@@ -106,6 +107,37 @@ def test_int8_model_loads_runs_and_stays_close(shipped):
     assert not fixed  # both found
     eight_bit = elements.get(onnx.TensorProto.INT8, 0) + elements.get(onnx.TensorProto.UINT8, 0)
     assert eight_bit / sum(elements.values()) > 0.95
+
+
+#: The quantised ops, by what their weights multiply: matrix products and convolutions.
+_PRODUCT_OPS = {"DynamicQuantizeMatMul", "MatMulInteger", "MatMulIntegerToFloat"}
+_S8, _U8 = onnx.TensorProto.INT8, onnx.TensorProto.UINT8
+
+
+def _weight_types(path) -> dict[str, set[int]]:
+    graph = onnx.load(str(path)).graph
+    types = {init.name: init.data_type for init in graph.initializer}
+    found: dict[str, set[int]] = {"products": set(), "convs": set()}
+    for node in graph.node:
+        kind = "products" if node.op_type in _PRODUCT_OPS else "convs"
+        if node.op_type in _PRODUCT_OPS | {"ConvInteger"} and node.input[1] in types:
+            found[kind].add(types[node.input[1]])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("weight_type", "products", "convs"),
+    [("mixed", {_S8}, {_U8}), ("uint8", {_U8}, {_U8}), ("int8", {_S8}, {_S8})],
+)
+def test_weight_types_per_op(shipped, tmp_path, weight_type, products, convs):
+    """``mixed`` (the default) stores the products' weights signed, where onnxruntime's
+    kernels are fast, and the convolutions' unsigned, where its signed kernel is slow."""
+    student, out, _ = shipped
+    int8 = quantize_onnx(out / "model.onnx", tmp_path / "model.int8.onnx", weight_type=weight_type)
+    assert _weight_types(int8) == {"products": products, "convs": convs}
+    assert (
+        compare(student, OnnxModel(int8), *synthetic_batch([1.5], seed=2)).min_cosine >= INT8_COSINE
+    )
 
 
 def test_report_records_the_checks(shipped):

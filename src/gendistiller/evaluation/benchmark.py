@@ -29,7 +29,7 @@ from gendistiller.evaluation.efficiency import load_upstreams
 from gendistiller.evaluation.evaluate import parse_models
 from gendistiller.evaluation.report import efficiency_table, write_json
 from gendistiller.evaluation.runtimes import RUNTIMES, check_runtimes
-from gendistiller.export.quantize import WEIGHT_TYPES
+from gendistiller.export.quantize import DEFAULT_WEIGHT_TYPE, WEIGHT_TYPES
 from gendistiller.io import write_text
 
 DEFAULT_MODELS = (
@@ -57,7 +57,7 @@ class BenchmarkConfig(ConfigModel):
     seconds: Floats = Field([10.0], description="comma-separated input lengths in seconds")
     repeats: int = Field(5, ge=1, description="timed runs per model, runtime and input (median)")
     warmup: int = Field(1, ge=0, description="untimed rounds first")
-    int8_weights: str = Field("uint8", description="int8 weight type: " + " or ".join(WEIGHT_TYPES))  # fmt: skip
+    int8_weights: str = Field(DEFAULT_WEIGHT_TYPE, description="int8 weight types (docs/export.md): " + ", ".join(WEIGHT_TYPES))  # fmt: skip
     memory: bool = Field(True, description="measure peak memory (one child process per model)")
     json_output: bool = Field(False, description="print the JSON instead of the tables", json_schema_extra={"flag": "--json"})  # fmt: skip
     quiet: bool = Field(False, description="print no progress messages")

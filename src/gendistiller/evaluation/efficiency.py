@@ -33,6 +33,7 @@ from gendistiller.encoders import load_encoder
 from gendistiller.evaluation.runtimes import PYTORCH, check_runtimes, min_cosine, prepare
 from gendistiller.evaluation.superb import STUDENT, TEACHER, Upstream, load_upstream
 from gendistiller.export.parity import synthetic_batch
+from gendistiller.export.quantize import DEFAULT_WEIGHT_TYPE
 from gendistiller.measure import (
     check_targets,
     forward,
@@ -123,7 +124,7 @@ def benchmark(
     seconds: Sequence[float] = SECONDS,
     threads: Sequence[int] | None = None,
     runtimes: Sequence[str] = (PYTORCH,),
-    int8_weights: str = "uint8",
+    int8_weights: str = DEFAULT_WEIGHT_TYPE,
     warmup: int = 1,
 ) -> dict:
     """Every figure for every model in every runtime at every thread count, plus ratios to

@@ -18,6 +18,7 @@ from typing import Any
 from torch import Tensor
 
 from gendistiller.errors import ConfigError
+from gendistiller.export.quantize import DEFAULT_WEIGHT_TYPE
 
 PYTORCH, ONNX, ONNX_INT8 = "pytorch", "onnx", "onnx-int8"
 RUNTIMES = (PYTORCH, ONNX, ONNX_INT8)
@@ -41,7 +42,7 @@ def check_runtimes(runtimes: Sequence[str]) -> list[str]:
 
 
 def prepare(
-    model: Any, runtimes: Sequence[str], folder: Path, int8_weights: str = "uint8"
+    model: Any, runtimes: Sequence[str], folder: Path, int8_weights: str = DEFAULT_WEIGHT_TYPE
 ) -> dict[str, Runtime]:
     """The runtimes of one model; ONNX files go to ``folder``."""
     out = {PYTORCH: Runtime(PYTORCH, lambda threads: model)}

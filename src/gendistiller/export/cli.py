@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from gendistiller.errors import ConfigError, GenDistillerError
+from gendistiller.export.quantize import DEFAULT_WEIGHT_TYPE, WEIGHT_TYPES, quantize_onnx
 from gendistiller.io import atomic_dir, remove_stale_temps, write_json
 from gendistiller.students.base import StudentModel
 
@@ -40,7 +41,7 @@ def export_student(
     out_dir: str | os.PathLike,
     fmt: str = "transformers",
     *,
-    weight_type: str = "uint8",
+    weight_type: str = DEFAULT_WEIGHT_TYPE,
     verify: bool = True,
     seed: int = 0,
     overwrite: bool = False,
@@ -134,7 +135,6 @@ def _export_onnx(
             failures.append(f"onnxruntime cosine {parity.min_cosine:.6f} < {PARITY_COSINE}")
     if fmt != "onnx-int8":
         return
-    from gendistiller.export.quantize import quantize_onnx
 
     int8 = quantize_onnx(fp32, out / "model.int8.onnx", weight_type=weight_type)
     report["files"]["model.int8.onnx"] = int8.stat().st_size
@@ -202,9 +202,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--int8-weights",
-        choices=("uint8", "int8"),
-        default="uint8",
-        help="int8 weight type: uint8 is faster on AVX2 CPUs, int8 on CPUs with VNNI",
+        choices=WEIGHT_TYPES,
+        default=DEFAULT_WEIGHT_TYPE,
+        help="int8 weight types: mixed (signed products, unsigned convolutions: fastest on"
+        " VNNI CPUs), uint8 (faster on AVX2 CPUs without VNNI) or int8 (docs/export.md)",
     )
     parser.add_argument(
         "--no-verify", action="store_true", help="skip the reload / parity / fidelity checks"

@@ -9,10 +9,15 @@ time. The first convolution, which reads the raw waveform (a few thousand weight
 in float: 8-bit waveforms lose more than 8-bit features. So does the signal processing of
 a log-mel front-end, every product that feeds a ``Log`` (the DFT convolution and the mel
 filterbank): a power spectrum spans ten orders of magnitude, which one 8-bit scale per
-tensor cannot hold, and those products are a few MACs per sample anyway. Unsigned weights (U8U8) measured
-faster than signed ones on AVX2 CPUs without VNNI (see docs/export.md); ``weight_type=
-"int8"`` is the better choice on CPUs with VNNI. The quantiser's pre-processing folds
-constant subgraphs (transposed linear weights) first, so every weight is visible to it.
+tensor cannot hold, and those products are a few MACs per sample anyway.
+
+Weight types (docs/export.md, "int8"): onnxruntime's CPU kernels are fast for signed
+weights in matrix products (U8S8, VNNI) but slow for signed weights in convolutions
+(``ConvInteger`` has no fast signed path), so the default, ``"mixed"``, stores matrix
+products' weights signed and convolutions' unsigned. ``"uint8"`` (all unsigned)
+measured faster on an AVX2 CPU without VNNI; ``"int8"`` is all signed. The quantiser's
+pre-processing folds constant subgraphs (transposed linear weights) first, so every
+weight is visible to it.
 """
 
 from __future__ import annotations
@@ -23,14 +28,17 @@ from pathlib import Path
 
 from gendistiller.errors import ConfigError
 
-WEIGHT_TYPES = ("uint8", "int8")
+#: Weight types: matrix products' and convolutions' (see the module's docstring).
+WEIGHT_TYPES = ("mixed", "uint8", "int8")
+DEFAULT_WEIGHT_TYPE = "mixed"
+_PRODUCTS, _CONVS = ["MatMul", "Gemm"], ["Conv"]
 
 
 def quantize_onnx(
     src: str | os.PathLike,
     dst: str | os.PathLike,
     *,
-    weight_type: str = "uint8",
+    weight_type: str = DEFAULT_WEIGHT_TYPE,
     conv: bool = True,
     per_channel: bool = False,
 ) -> Path:
@@ -50,15 +58,21 @@ def quantize_onnx(
         # Symbolic shape inference is for transformer-specific fusions we do not use.
         quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
         model = onnx.load(str(prepared), load_external_data=False)
-        ops = ["MatMul", "Gemm"] + (["Conv"] if conv else [])
-        quantize_dynamic(
-            prepared,
-            dst,
-            weight_type=QuantType.QUInt8 if weight_type == "uint8" else QuantType.QInt8,
-            per_channel=per_channel,
-            op_types_to_quantize=ops,
-            nodes_to_exclude=sorted(set(_waveform_convs(model)) | set(_before_log(model))),
-        )
+        exclude = sorted(set(_waveform_convs(model)) | set(_before_log(model)))
+        products = QuantType.QUInt8 if weight_type == "uint8" else QuantType.QInt8
+        convs = QuantType.QInt8 if weight_type == "int8" else QuantType.QUInt8
+        # One pass per weight type: the quantiser takes one type per call, and a pass
+        # leaves the nodes of other op types (and the excluded ones) as they were.
+        passes = [(_PRODUCTS, products)] + ([(_CONVS, convs)] if conv else [])
+        if products == convs:
+            passes = [(sum((ops for ops, _ in passes), []), products)]
+        current = prepared
+        for i, (ops, qtype) in enumerate(passes):
+            target = dst if i == len(passes) - 1 else Path(tmp) / f"pass{i}.onnx"
+            quantize_dynamic(current, target, weight_type=qtype, per_channel=per_channel,
+                             op_types_to_quantize=ops, nodes_to_exclude=exclude)  # fmt: skip
+            current = target
+    ops = _PRODUCTS + (_CONVS if conv else [])
     _copy_metadata(src, dst, {"quantization": f"dynamic {weight_type} ({', '.join(ops)})"})
     return dst
 
