@@ -27,6 +27,8 @@ def test_flags_map_to_fields_with_types():
     assert cfg.tasks == ["ks", "pr"] and not cfg.memory and not cfg.progress
     assert cfg.recipe == {"steps": 30, "lr": 0.001} and cfg.data == {"librispeech": "/ls"}
     assert cfg.repeats == 2 and cfg.fidelity
+    assert _from_cli().control_noise == ["frame"]  # the controls as they were
+    assert _from_cli("--control-noise", "frame,utterance").control_noise == ["frame", "utterance"]
 
 
 @pytest.mark.parametrize(
@@ -37,6 +39,7 @@ def test_flags_map_to_fields_with_types():
         (["--recipe", "nope=1"], "--recipe: unknown key 'nope'"),
         (["--similarity", "l2"], "--similarity: 'l2' is not one of"),
         (["--fidelity-utterances", "0"], "--fidelity-utterances: must be >= 1"),
+        (["--control-noise", "frame,clip"], "--control-noise[1]: 'clip' is not one of"),
     ],
 )
 def test_bad_flags_name_the_flag(argv, message):

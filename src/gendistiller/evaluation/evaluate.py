@@ -85,7 +85,7 @@ def evaluate(cfg: EvaluateConfig) -> dict:
             t0 = time.perf_counter()
             report["controls"] = run_controls(
                 upstreams[teacher], data, recipes=recipes, probe_seed=cfg.seed,
-                cache_dir=cache, progress=cfg.progress, teacher_results=report["probes"][teacher],
+                kinds=cfg.control_noise, cache_dir=cache, progress=cfg.progress, teacher_results=report["probes"][teacher],
             )  # fmt: skip
             timings["controls"] = round(time.perf_counter() - t0, 1)
         elif cfg.controls:

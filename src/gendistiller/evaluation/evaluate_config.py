@@ -11,6 +11,7 @@ from pydantic import AfterValidator, TypeAdapter, ValidationError, field_validat
 
 from gendistiller.config import CommaList, ConfigModel, Field, FieldError
 from gendistiller.errors import ConfigError
+from gendistiller.evaluation.controls import FRAME, NOISE_KINDS
 from gendistiller.evaluation.fidelity import METRICS
 from gendistiller.evaluation.probes import DATASETS, TASKS, Recipe
 from gendistiller.evaluation.probes.asr import LIBRISPEECH_SUBSETS
@@ -71,6 +72,11 @@ class EvaluateConfig(ConfigModel):
         False,
         description="also probe the controls: the teacher re-probed (seed + 100) and degraded"
         " to cosine 0.98 and 0.95; gives each task's MDE",
+    )
+    control_noise: Annotated[list[Literal[NOISE_KINDS]], CommaList] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: [FRAME],
+        description="the degraded copies' noise (--controls): frame (independent per frame),"
+        " utterance (one direction per utterance: survives a probe's mean over frames), or both",
     )
     memory: bool = Field(True, description="measure peak memory (one child process per model)")
     fidelity_utterances: int = Field(

@@ -88,8 +88,10 @@ def controls_section(controls: Mapping) -> list[str]:
         "",
         f"{teacher} (probe seed {controls['probe_seed']}) against itself re-probed with probe "
         f"seed {controls['reprobe_seed']} (expected: tie) and against copies of its hidden "
-        f"states with noise at cosine {', '.join(f'{c:g}' for c in controls['cosines'])} "
-        "(expected: the teacher better, more so for the lower cosine). Differences are teacher "
+        f"states with {' or '.join(controls.get('kinds', ['frame']))} noise at cosine "
+        f"{', '.join(f'{c:g}' for c in controls['cosines'])} (expected: the teacher better, "
+        "more so for the lower cosine; frame noise is independent per frame, utterance noise "
+        "shares one direction across an utterance's frames). Differences are teacher "
         "minus control; the MDE of each task is 2.80 x the standard error of the re-probed "
         "comparison (95 % level, 80 % power).",
         "",
@@ -98,12 +100,13 @@ def controls_section(controls: Mapping) -> list[str]:
     for task, res in controls["tasks"].items():
         for name, row in res["controls"].items():
             rows.append(
-                [task.upper(), name, f"{row['score']:.2f}", *difference_cells(row["difference"])[:3],
+                [task.upper(), name, noise_of(row), f"{row['score']:.2f}", *difference_cells(row["difference"])[:3],
                  row["expected"], "pass" if row["passed"] else "FAIL"]
             )  # fmt: skip
     header = [
         "task",
         "control",
+        "noise",
         "score",
         f"{teacher} minus it",
         "interval",
@@ -111,12 +114,18 @@ def controls_section(controls: Mapping) -> list[str]:
         "expected",
         "check",
     ]
-    out += [table(header, rows, "llrrrlll"), ""]
+    out += [table(header, rows, "lllrrrlll"), ""]
     summary = [
         [task.upper(), f"{res['teacher']:.2f}", f"{res['mde']:.2f}",
          "yes" if res["ordered"] else "NO", "pass" if res["passed"] else "FAIL"]
         for task, res in controls["tasks"].items()
     ]  # fmt: skip
-    header = ["task", f"{teacher}", "MDE", "loss grows as cosine falls", "all checks"]
+    header = ["task", f"{teacher}", "MDE", "loss grows as cosine falls (per noise)", "all checks"]
     out += [table(header, summary, "lrrll"), ""]
     return out
+
+
+def noise_of(row: Mapping) -> str:
+    """A control row's kind of noise ("–" for the re-probed teacher; a row written before
+    kinds existed has frame noise)."""
+    return "–" if row["cosine"] is None else row.get("kind") or "frame"

@@ -116,10 +116,15 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
 
 
 def reference_done(ctx: Context, which: str) -> bool:
-    """Whether ``run_reference(ctx, which)`` has nothing left to do."""
+    """Whether ``run_reference(ctx, which)`` has nothing left to do: for the teacher, also
+    controls whose degraded copies are the scale's (else they are run again)."""
+    from gendistiller.evaluation.controls import control_set
+
     done = (ctx.out / f"{which}.json").is_file()
     if which == TEACHER and ctx.scale.controls:
-        done = done and (ctx.out / f"{CONTROLS}.json").is_file()
+        path = ctx.out / f"{CONTROLS}.json"
+        done = done and path.is_file()
+        done = done and control_set(json.loads(path.read_text())) == ctx.scale.control_copies()
     return done
 
 
@@ -163,7 +168,8 @@ def run_controls(ctx: Context, teacher_results: dict | None = None) -> dict[str,
     data, recipes = task_data(ctx)
     return controls(teacher_upstream(ctx.teacher), data, recipes=recipes,
                     probe_seed=ctx.scale.probe_seed, cosines=ctx.scale.controls,
-                    cache_dir=ctx.out / "teacher-features", teacher_results=teacher_results)  # fmt: skip
+                    kinds=ctx.scale.control_noise, cache_dir=ctx.out / "teacher-features",
+                    teacher_results=teacher_results)  # fmt: skip
 
 
 def task_data(ctx: Context, tasks: tuple[str, ...] | None = None) -> tuple[dict, dict]:

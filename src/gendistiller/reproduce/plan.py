@@ -24,6 +24,7 @@ from pydantic import AfterValidator, ConfigDict
 
 from gendistiller.config import CommaList, ConfigModel, Field
 from gendistiller.errors import ConfigError
+from gendistiller.evaluation.controls import NOISE_KINDS
 from gendistiller.teachers import EMBEDDED
 from gendistiller.training.config import DistillConfig, RunConfig, StudentSection, load_config
 
@@ -107,7 +108,13 @@ class Scale(ConfigModel):
     fidelity_utterances: int
     timing_repeats: int
     controls: tuple[float, ...]  # cosines of the teacher's degraded copies
+    # their kinds of noise, each at every cosine (evaluation/controls.py)
+    control_noise: tuple[Literal[NOISE_KINDS], ...]  # type: ignore[valid-type]
     teacher_cache: bool  # the teacher's states computed once per seed, shared by its students
+
+    def control_copies(self) -> set[tuple[str, float]]:
+        """The (noise kind, cosine) of every degraded copy of the teacher."""
+        return {(k, c) for k in self.control_noise for c in self.controls}
 
     def steps_of(self, variant: Variant) -> int:
         return {FULL: self.steps, SHORT: self.ablation_steps, BRIEF_BUDGET: self.brief_steps}[
@@ -143,6 +150,7 @@ SCALES: dict[str, Scale] = {
         fidelity_utterances=4,
         timing_repeats=1,
         controls=(0.95,),
+        control_noise=("utterance",),
         teacher_cache=True,
     ),
     # The published run (docs/results/): at most two hours on 2 CPU cores (2 workers).
@@ -164,6 +172,9 @@ SCALES: dict[str, Scale] = {
         fidelity_utterances=200,
         timing_repeats=3,
         controls=(0.98, 0.95),
+        # frame noise as published first (its copies' feature caches reused); utterance
+        # noise because the pooled probes (SID, KS) average frame noise away
+        control_noise=("frame", "utterance"),
         teacher_cache=True,
     ),
 }

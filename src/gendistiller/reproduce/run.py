@@ -71,7 +71,7 @@ def reproduce(
     references = [r for r in (TEACHER, RANDOM_TWIN) if not work.reference_done(ctx, r)]
     if TEACHER in references and scale.controls:
         say(
-            f"the teacher's probes, then the controls: re-probed and degraded to cosine {', '.join(map(str, scale.controls))}"
+            f"the teacher's probes, then the controls: re-probed, and degraded with {' and '.join(scale.control_noise)} noise to cosine {', '.join(map(str, scale.controls))}"
         )
     units = [(work.run_reference, r) for r in references] + [
         (work.run_job, j) for j in _long_first(todo)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gendistiller.evaluation.report import table
+from gendistiller.evaluation.report_stats import noise_of
 from gendistiller.reproduce.claims import FIDELITY, LOSS, TIE, WIN
 from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
 
@@ -135,9 +136,9 @@ def controls_section(r: Mapping) -> list[str]:
         for name, c in t["controls"].items():
             d = c["difference"]
             cell = f"{d['diff']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
-            rows.append([task.upper(), f"{t['teacher']:.2f}", name, f"{c['score']:.2f}", cell,
-                         c["expected"], c["verdict"], "yes" if c["passed"] else "**no**"])  # fmt: skip
-        rows.append([task.upper(), "", "degraded copies in the right order", "", "", "", "",
+            rows.append([task.upper(), f"{t['teacher']:.2f}", name, noise_of(c), f"{c['score']:.2f}",
+                         cell, c["expected"], c["verdict"], "yes" if c["passed"] else "**no**"])  # fmt: skip
+        rows.append([task.upper(), "", "degraded copies in the right order", "", "", "", "", "",
                      "yes" if t["ordered"] else "**no**"])  # fmt: skip
     verdict = (
         "every control behaved as expected" if controls["passed"] else "**some controls failed**"
@@ -147,9 +148,11 @@ def controls_section(r: Mapping) -> list[str]:
         "",
         f"The teacher (probe seed {controls['probe_seed']}) against itself re-probed with seed "
         f"{controls['reprobe_seed']} (must tie) and against copies of itself whose hidden states "
-        "carry noise at a cosine of "
+        f"carry {_noise_kinds(controls)} noise at a cosine of "
         + ", ".join(f"{c:g}" for c in controls["cosines"])
-        + " to the originals (must lose, more as the cosine falls); the difference is the "
+        + " to the originals (must lose, more as the cosine falls, within each kind of noise: "
+        "`frame`, independent per frame, which a probe that mean-pools frames averages away; "
+        "`utterance`, one direction per utterance, which pooling keeps); the difference is the "
         f"teacher minus the control, paired over test items. Result: {verdict}.",
         "",
         table(
@@ -157,6 +160,7 @@ def controls_section(r: Mapping) -> list[str]:
                 "task",
                 "teacher",
                 "control",
+                "noise",
                 "score",
                 "teacher − control",
                 "expected",
@@ -167,6 +171,10 @@ def controls_section(r: Mapping) -> list[str]:
         ),  # fmt: skip
         "",
     ]
+
+
+def _noise_kinds(controls: Mapping) -> str:
+    return " or ".join(f"`{k}`" for k in controls.get("kinds", ["frame"]))
 
 
 def task_check_section(r: Mapping) -> list[str]:
