@@ -7,6 +7,8 @@ from gendistiller.reproduce.plan import (
     BASELINE,
     BRIEF,
     DEFAULT,
+    FAST,
+    FAST_STAGED,
     FULL,
     SCALES,
     SHORT_BASELINE,
@@ -33,9 +35,11 @@ def _config(variant, seed=0, scale="cpu"):
     )
 
 
-def test_variants_differ_from_each_other_only_in_the_student_its_loss_and_their_budget():
+def test_variants_differ_from_each_other_only_in_the_student_its_training_and_budget():
     configs = {v.name: _config(v).to_dict() for v in VARIANTS}
-    students = {n: (c.pop("student"), c.pop("loss")) for n, c in configs.items()}
+    students = {
+        n: (c.pop("student"), c.pop("loss"), c.pop("frontend_stage")) for n, c in configs.items()
+    }
     runs = [c.pop("run") for c in configs.values()]
     budgets = {n: (c.pop("trainer"), c.pop("checkpoint")) for n, c in configs.items()}
     assert all(c == configs[DEFAULT] for c in configs.values())
@@ -48,6 +52,9 @@ def test_variants_differ_from_each_other_only_in_the_student_its_loss_and_their_
     assert students["depth-weighted"][0] == students[DEFAULT][0]
     assert students["depth-weighted"][1]["depth_weight_exponent"] == 1.0
     assert students[DEFAULT][1]["depth_weight_exponent"] == 0.0
+    # the staged fast student is the fast one with a front-end stage first
+    assert students[FAST_STAGED][:2] == students[FAST][:2]
+    assert (students[FAST_STAGED][2]["steps"], students[FAST][2]["steps"]) == (300, 0)
     assert {r["seed"] for r in runs} == {0}
     scale = SCALES["cpu"]
     for v in VARIANTS:

@@ -35,6 +35,7 @@ DEFAULT = "gendistiller"
 FULL, SHORT, BRIEF_BUDGET = "full", "short", "brief"
 BRIEF = "gendistiller-brief"
 FAST = "gendistiller-fast"
+FAST_STAGED = "gendistiller-fast-staged"
 # the headline pair again at the ablations' budget: what each ablation is compared with
 SHORT_DEFAULT, SHORT_BASELINE = "gendistiller-short", "distilhubert-short"
 
@@ -47,6 +48,9 @@ class Variant(ConfigModel):
     description: str
     student: dict[str, Any] = Field(default_factory=dict, description="student config overrides")
     loss: dict[str, Any] = Field(default_factory=dict, description="loss config overrides")
+    frontend_stage: dict[str, Any] = Field(
+        default_factory=dict, description="frontend_stage config overrides (off by default)"
+    )
     init_from_teacher: bool = True
     budget: Literal["full", "short", "brief"] = SHORT
 
@@ -74,6 +78,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(name="distilhubert-random-init", preset="distilhubert-base", description="DistilHuBERT from random weights", init_from_teacher=False),
     Variant(name=FAST, preset="gendistiller-fast", description="GenDistiller on the light log-mel front-end (docs/method.md, fast students)", student=_TF, budget=FULL),
     Variant(name="distilhubert-fast", preset="distilhubert-fast", description="DistilHuBERT on the same light front-end", budget=FULL),
+    Variant(name=FAST_STAGED, preset="gendistiller-fast", description="the fast GenDistiller after a front-end stage (300 steps: its front-end learns the teacher's layer 0)", student=_TF, frontend_stage={"steps": 300}, budget=FULL),
     # beyond the paper (docs/method.md): each switch alone on the default, against it
     Variant(name="step-conditioned", preset=_GEN, description="a learned step embedding tells the shared block which layer it generates", student={**_TF, "step_embedding": True}),
     Variant(name="per-step-outproj", preset=_GEN, description="one output projection per step, the block shared", student={**_TF, "per_step_output_projection": True}),
@@ -275,6 +280,7 @@ def distill_config(
         teacher={"spec": teacher, "cache": str(teacher_cache)},
         student=job.variant.section(),
         loss=dict(job.variant.loss),
+        frontend_stage=dict(job.variant.frontend_stage),
         data={
             "manifest": manifest,
             "root": corpus_root,
