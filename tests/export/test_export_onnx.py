@@ -16,23 +16,33 @@ from gendistiller.export.parity import compare, synthetic_batch
 from gendistiller.students import build_student
 
 #: The architectural switches beyond the paper (docs/method.md), which the graph must hold.
-BEYOND = dict(step_embedding=True, per_step_output_projection=True)
+BEYOND = {
+    "beyond": dict(step_embedding=True, per_step_output_projection=True),
+    "adapters": dict(output_adapter_rank=4),
+}
 
 
 @pytest.fixture(
     scope="module",
-    params=["gendistiller-tiny", "gendistiller-fast-tiny", "gendistiller-tiny+beyond"],
+    params=[
+        "gendistiller-tiny",
+        "gendistiller-fast-tiny",
+        "gendistiller-tiny+beyond",
+        "gendistiller-tiny+adapters",
+    ],
 )
 def shipped(request, tmp_path_factory):
     """A GenDistiller student, the paper's, the fast one (its log-mel front-end in the
-    graph: waveform in, hidden states out) and one with the step embedding and per-step
-    output projections, exported once to fp32 and int8 ONNX."""
+    graph: waveform in, hidden states out), one with the step embedding and per-step
+    output projections and one with output adapters, exported once to fp32 and int8 ONNX."""
     torch.manual_seed(0)
     preset, _, beyond = request.param.partition("+")
-    student = build_student(preset, **(BEYOND if beyond else {})).eval()
-    if beyond:  # off its zero start, so that a graph without it would differ
-        with torch.no_grad():
+    student = build_student(preset, **BEYOND.get(beyond, {})).eval()
+    with torch.no_grad():  # off their zero start, so that a graph without them would differ
+        if student.generator.step_embedding is not None:
             student.generator.step_embedding.normal_(0.0, 0.5)
+        for adapter in student.generator.output_adapters or ():
+            adapter.up.normal_(0.0, 0.5)
     if student.frame_rate is not None:  # off the initial mean/repeat, so merging shows
         with torch.no_grad():
             for p in student.frame_rate.parameters():

@@ -17,6 +17,8 @@ from gendistiller.students import GenDistillerConfig, GenDistillerModel, build_s
 #: The fast students: neither is a HubertModel, both ship with their modelling code.
 #: GenDistiller with the architectural switches beyond the paper (docs/method.md).
 BEYOND = "gendistiller-tiny-beyond"
+#: ... and with the output adapters (which exclude per-step projections).
+ADAPTERS = "gendistiller-tiny-adapters"
 REMOTE_FAST = {"gendistiller-fast-tiny": "GenDistillerModel", "distilhubert-fast-tiny": "DistilHuBERTModel"}  # fmt: skip
 
 
@@ -30,8 +32,11 @@ def exported(tmp_path_factory, load_with_plain_transformers):
     students[BEYOND] = build_student(
         "gendistiller-tiny", step_embedding=True, per_step_output_projection=True
     ).eval()
+    students[ADAPTERS] = build_student("gendistiller-tiny", output_adapter_rank=4).eval()
     with torch.no_grad():  # off its zero start, so that code without it would differ
         students[BEYOND].generator.step_embedding.normal_(0.0, 0.5)
+        for adapter in students[ADAPTERS].generator.output_adapters:
+            adapter.up.normal_(0.0, 0.5)
     wave = synthetic_speech(23_456)[None]
     np.save(root / "wave.npy", wave)
     folders = {}
@@ -125,9 +130,11 @@ def test_fast_students_load_with_trust_remote_code_without_gendistiller(exported
 
 def test_switches_beyond_the_paper_ship_in_the_remote_code(exported):
     students, folders, wave, outside, stdout = exported
-    assert f"{folders[BEYOND]} GenDistillerModel" in stdout
     config = json.loads((folders[BEYOND] / "config.json").read_text())
     assert config["step_embedding"] and config["per_step_output_projection"]
-    ours = _states(students[BEYOND], wave)
-    np.testing.assert_allclose(outside[BEYOND], ours, atol=1e-5, rtol=0)
-    np.testing.assert_array_equal(_states(load_student(folders[BEYOND]), wave), ours)
+    assert json.loads((folders[ADAPTERS] / "config.json").read_text())["output_adapter_rank"] == 4
+    for name in (BEYOND, ADAPTERS):
+        assert f"{folders[name]} GenDistillerModel" in stdout
+        ours = _states(students[name], wave)
+        np.testing.assert_allclose(outside[name], ours, atol=1e-5, rtol=0)
+        np.testing.assert_array_equal(_states(load_student(folders[name]), wave), ours)

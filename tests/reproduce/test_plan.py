@@ -10,6 +10,7 @@ from gendistiller.reproduce.plan import (
     FAST,
     FAST_STAGED,
     FULL,
+    PLUS,
     SCALES,
     SHORT_BASELINE,
     SHORT_DEFAULT,
@@ -80,6 +81,11 @@ def test_every_variant_builds_at_the_embedded_teachers_size_with_the_papers_prop
     assert counts["per-step-outproj"] - counts[DEFAULT] == (k - 1) * (d * d + d)
     same = ("scheduled-sampling", "depth-weighted", "noisy-teacher-forcing")
     assert {counts[n] for n in same} == {counts[DEFAULT]}
+    # output adapters: K x 2 x D x r, within the 5% of the paper's GenDistiller
+    r = next(v for v in VARIANTS if v.name == "output-adapters").student["output_adapter_rank"]
+    assert counts["output-adapters"] - counts[DEFAULT] == k * 2 * d * r
+    assert counts[PLUS] == counts["output-adapters"] <= 1.05 * counts[DEFAULT]
+    assert counts[PLUS] <= 0.67 * counts[BASELINE]  # the baseline with its heads
 
 
 def test_seeds_reach_the_run_config_and_jobs_are_seed_major():

@@ -21,7 +21,7 @@ def _items(rng, p_correct):
     }
 
 
-def _job(out, variant, seed, ks_p, cos, budget="full"):
+def _job(out, variant, seed, ks_p, cos, budget="full", parameters=None):
     rng = np.random.default_rng(seed * 10 + len(variant))
     items = _items(rng, ks_p)
     cosines = np.clip(cos + 0.02 * rng.standard_normal((50, 2)), -1, 1)
@@ -31,8 +31,8 @@ def _job(out, variant, seed, ks_p, cos, budget="full"):
         "budget": budget,
         "seed": seed,
         "steps": 10,
-        "parameters": 100 if variant == "gendistiller" else 120,
-        "parameters_with_heads": 100 if variant == "gendistiller" else 160,
+        "parameters": parameters or (100 if variant == "gendistiller" else 120),
+        "parameters_with_heads": parameters or (100 if variant == "gendistiller" else 160),
         "fidelity": {
             "target_layers": [2, 4],
             "l1": [0.1, 0.2],
@@ -88,3 +88,40 @@ def test_models_scored_on_different_items_are_refused(tmp_path):
     path.write_text(json.dumps(job))
     with pytest.raises(ValueError, match="other|different"):
         results.build(tmp_path, ["ks"], META)
+
+
+def test_the_combined_variant_is_judged_layer_by_layer_and_on_its_cost(tmp_path):
+    from gendistiller.reproduce.plan import PLUS
+
+    for seed in range(3):
+        _job(tmp_path, "gendistiller", seed, 0.85, 0.9)
+        _job(tmp_path, "distilhubert", seed, 0.70, 0.8)
+        _job(tmp_path, PLUS, seed, 0.85, 0.95, parameters=104)
+    efficiency = {"models": {v: {"latency_ms": {"1.0": 10.0, "4.0": ms}}
+                             for v, ms in (("gendistiller", 40.0), ("distilhubert", 38.0), (PLUS, 44.0))}}  # fmt: skip
+    (tmp_path / "efficiency.json").write_text(json.dumps(efficiency))
+    r = results.build(tmp_path, ["ks"], META)
+    by_claim = {c["claim"]: c for c in r["claims"]}
+    layers = by_claim["GenDistiller+ beats the baseline on fidelity at every target layer"]
+    assert set(layers["outcomes"]) == {"cosine@2", "cosine@4"} and layers["verdict"] == "held"
+    last = by_claim[
+        "GenDistiller+ beats the paper's GenDistiller on fidelity at the last target layer"
+    ]
+    assert list(last["outcomes"]) == ["cosine@4"] and last["verdict"] == "held"
+    # one probe: "at least two" cannot be held on it, however large the win
+    probes = by_claim["GenDistiller+ beats the baseline on at least two probes"]
+    assert probes["outcomes"] == {"ks": "win"} and probes["verdict"] == "not held"
+    cost = {c["claim"]: c for c in r["cost_claims"] if c["a"] == PLUS}
+    assert (
+        cost["GenDistiller+ has at most 0.67x the baseline's trained parameters"]["verdict"]
+        == "held"
+    )  # 104 / 160
+    params = cost["GenDistiller+ has the paper's GenDistiller's parameters (within 5%)"]
+    assert params["verdict"] == "held" and "1.04x" in params["measured"]
+    time = cost["GenDistiller+ takes the paper's GenDistiller's time (within 5%)"]
+    assert time["verdict"] == "not held" and "1.10x" in time["measured"]  # 11 vs 10 ms per s
+    results.write(r, tmp_path / "out")
+    assert (
+        "GenDistiller+ takes the paper's GenDistiller's time"
+        in (tmp_path / "out" / "results.md").read_text()
+    )

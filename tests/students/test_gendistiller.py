@@ -104,6 +104,7 @@ OFF = dict(
     teacher_forcing_schedule="constant",
     teacher_forcing_final_ratio=0.0,
     teacher_forcing_noise=0.0,
+    output_adapter_rank=0,
 )
 #: Each switch on, alone (the noise needs teacher forcing, which every case has).
 BEYOND = {
@@ -111,17 +112,23 @@ BEYOND = {
     "per-step-outproj": dict(per_step_output_projection=True),
     "scheduled": dict(teacher_forcing_schedule="linear", teacher_forcing_final_ratio=0.0),
     "noise": dict(teacher_forcing_noise=0.3),
+    "adapters": dict(output_adapter_rank=4),
     "all": dict(step_embedding=True, per_step_output_projection=True, teacher_forcing_noise=0.3),
+    # the output adapters exclude per-step projections: the other combination
+    "all-adapters": dict(step_embedding=True, output_adapter_rank=4, teacher_forcing_noise=0.3),
 }
 NO_DROPOUT = dict(hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0)
 
 
 def _perturbed(model):
-    """Off the zero-initialised step embedding, so that it shows in every output."""
+    """Off the zero-initialised step embedding and adapters, so that they show in every
+    output."""
     gen = model.generator
-    if gen.step_embedding is not None:
-        with torch.no_grad():
+    with torch.no_grad():
+        if gen.step_embedding is not None:
             gen.step_embedding.copy_(torch.randn(gen.step_embedding.shape) * 0.5)
+        for adapter in gen.output_adapters or ():
+            adapter.up.copy_(torch.randn(adapter.up.shape) * 0.5)
     return model
 
 
@@ -192,6 +199,8 @@ def test_each_switch_runs_forward_and_backward(switches, shared, history, waves)
     assert all(g is not None and torch.isfinite(g).all() for g in grads.values())
     if model.generator.step_embedding is not None:  # it learns from its zero start
         assert grads["step_embedding"].abs().sum(dim=1).gt(0).all()
+    for k in range(3 if model.generator.output_adapters is not None else 0):
+        assert grads[f"output_adapters.{k}.up"].abs().sum() > 0  # B_k learns from zero
 
 
 def test_parameter_costs_of_the_architectural_switches():
@@ -207,6 +216,45 @@ def test_parameter_costs_of_the_architectural_switches():
     assert (
         len(projs) == 3 and len({id(per_step.generator.step_modules(i)[0]) for i in range(3)}) == 1
     )
+    r = 4
+    adapters = _student(target_layers=[1, 2, 3], output_adapter_rank=r)
+    assert adapters.parameter_count() == base + k * 2 * d * r
+    assert len(adapters.generator.out_projs) == 1 and len(adapters.generator.output_adapters) == 3
+    assert all(not a.up.any() and a.down.std() > 0 for a in adapters.generator.output_adapters)
+
+
+def test_zero_output_adapters_are_the_papers_model_and_learned_ones_correct_each_step(waves):
+    x, lengths = waves
+    paper = _student(target_layers=[1, 2, 3]).eval()
+    adapted = _student(target_layers=[1, 2, 3], output_adapter_rank=4).eval()
+    # created last: the same seed draws the same shared weights, the adapters after them
+    shared = adapted.state_dict()
+    assert all(torch.equal(v, shared[n]) for n, v in paper.state_dict().items())
+    assert [n for n in shared if n not in paper.state_dict()] == [
+        f"generator.output_adapters.{k}.{w}" for k in range(3) for w in ("down", "up")
+    ]
+    with torch.no_grad():
+        a, zero = paper(x, lengths), adapted(x, lengths)
+        for s, t in zip(a.hidden_states, zero.hidden_states, strict=True):
+            assert torch.equal(s, t)
+        # step k projects with OutProj(h) + up_k down_k h: checked at step 1, from x0
+        gen = _perturbed(adapted).generator
+        block, proj = gen.step_modules(0)
+        mask = torch.arange(49)[None] < a.lengths[:, None]
+        x0 = a.hidden_states[0]
+        h = block(x0, mask)
+        adapter = gen.output_adapters[0]
+        expected = proj(h) + h @ adapter.down.T @ adapter.up.T + x0
+        learned = adapted(x, lengths)
+    torch.testing.assert_close(learned.predictions[0][mask], expected[mask])
+    assert not torch.allclose(a.predictions[0], learned.predictions[0], atol=1e-4)
+
+
+def test_teacher_init_keeps_the_output_adapters_at_no_correction(tiny_teacher):
+    student = _student(output_adapter_rank=4)
+    copied = student.init_from_teacher(tiny_teacher)
+    assert not any("output_adapters" in k for k in copied)
+    assert all(not a.up.any() for a in student.generator.output_adapters)
 
 
 def test_a_zero_step_embedding_is_the_papers_model_and_a_learned_one_conditions(waves):
@@ -227,8 +275,11 @@ def test_a_zero_step_embedding_is_the_papers_model_and_a_learned_one_conditions(
 # tests/students/test_frontend.py, with every front-end option.
 
 
+@pytest.mark.parametrize(
+    "switches", [BEYOND["all"], BEYOND["all-adapters"]], ids=["outproj", "adapters"]
+)
 @pytest.mark.parametrize("preset", ["gendistiller-tiny", "gendistiller-fast-tiny"])
-def test_save_load_round_trip_with_every_switch_on(preset, tmp_path, waves):
+def test_save_load_round_trip_with_every_switch_on(preset, switches, tmp_path, waves):
     from gendistiller.students import load_student
 
     torch.manual_seed(0)
@@ -236,7 +287,7 @@ def test_save_load_round_trip_with_every_switch_on(preset, tmp_path, waves):
         build_student(
             preset,
             teacher_forcing_ratio=0.5,
-            **BEYOND["all"],
+            **switches,
             teacher_forcing_schedule="inverse_sigmoid",
         )
     )
@@ -309,6 +360,17 @@ def test_the_ratio_given_overrides_the_configs(waves):
         (dict(teacher_forcing_noise=-0.1), "teacher_forcing_noise must be >= 0"),
         (dict(teacher_forcing_noise=0.1), "teacher_forcing_noise needs teacher forcing"),
         (dict(step_embedding="yes"), "step_embedding must be true or false, got 'yes'"),
+        (dict(output_adapter_rank=-1), "output_adapter_rank must be an integer >= 0"),
+        (dict(output_adapter_rank=True), "output_adapter_rank must be an integer >= 0"),
+        (dict(output_adapter_rank=2.0), "output_adapter_rank must be an integer >= 0"),
+        (
+            dict(output_adapter_rank=4, output_projection=False),
+            "output_adapter_rank needs output_projection",
+        ),
+        (
+            dict(output_adapter_rank=4, per_step_output_projection=True),
+            "with per_step_output_projection",
+        ),
         (dict(skip_connection="false"), "skip_connection must be true or false"),
         (dict(teacher_forcing_noise="0.1"), "teacher_forcing_noise must be a number"),
     ],

@@ -91,9 +91,11 @@ def difference_section(r: Mapping) -> list[str]:
 def claims_section(r: Mapping) -> list[str]:
     lines = ["## Claims", "",
              "A wins a metric when the 95% interval of the paired difference excludes zero; a "
-             "claim that A beats B is held when A wins most of its metrics, a tie within the "
-             "MDE when every metric ties (the MDE says how large a difference could hide), "
-             "otherwise not held. An at-least-as-good claim is held when A loses none.", ""]  # fmt: skip
+             "claim that A beats B is held when A wins most of its metrics (or the number it "
+             "names, or every one), a tie within the MDE when every metric ties (the MDE says "
+             "how large a difference could hide), otherwise not held. An at-least-as-good "
+             "claim is held when A loses none. A size or time claim is held when A's over B's "
+             "is at most the ratio it names.", ""]  # fmt: skip
     lines += [f"- **{c['claim']}**: {c['verdict']} ({c['measured']})" for c in r["cost_claims"]]
     for c in r["claims"]:
         detail = "; ".join(

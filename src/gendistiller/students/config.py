@@ -173,6 +173,9 @@ class GenDistillerConfig(StudentConfig):
     teacher_forcing_final_ratio: float = 0.0
     # Gaussian noise on the teacher-forced history, std relative to each frame's RMS.
     teacher_forcing_noise: float = 0.0
+    # Rank r of a low-rank correction per step to the shared output projection (0: none):
+    # step k projects with OutProj(h) + B_k(A_k(h)), B_k zero at init.
+    output_adapter_rank: int = 0
 
     def validate_architecture(self) -> None:
         validate_common(self)
@@ -199,6 +202,18 @@ class GenDistillerConfig(StudentConfig):
             )
         if self.per_step_output_projection and not self.output_projection:
             raise ConfigError("per_step_output_projection needs output_projection: true")
+        rank = self.output_adapter_rank
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 0:
+            raise ConfigError(
+                f"output_adapter_rank must be an integer >= 0 (0: none), got {rank!r}"
+            )
+        if rank and not self.output_projection:
+            raise ConfigError("output_adapter_rank needs output_projection: true")
+        if rank and self.per_step_output_projection:
+            raise ConfigError(
+                "output_adapter_rank corrects one shared output projection: it cannot be combined"
+                " with per_step_output_projection"
+            )
         if not self.teacher_forcing_noise >= 0.0:  # NaN fails too
             raise ConfigError(
                 f"teacher_forcing_noise must be >= 0, got {self.teacher_forcing_noise}"

@@ -16,7 +16,9 @@ attention of that version, computed for the newest layer only.
 Beyond the paper (config switches, off by default: docs/method.md "Beyond the paper"):
 ``step_embedding`` adds a learned vector e_k (zero at init) to step k's block input, so
 the shared block knows which layer it generates: ``h_k = OutProj(Block(h_(k-1) + e_k)) +
-h_(k-1)``; ``per_step_output_projection`` gives each step its own OutProj.
+h_(k-1)``; ``per_step_output_projection`` gives each step its own OutProj;
+``output_adapter_rank`` r keeps one OutProj and adds a rank-r correction per step,
+``OutProj(h) + B_k(A_k(h))`` with B_k zero at init (2·D·r parameters a step).
 """
 
 from __future__ import annotations
@@ -32,6 +34,21 @@ from gendistiller.students.base import StudentModel
 from gendistiller.students.components import TransformerLayer
 from gendistiller.students.config import GenDistillerConfig
 from gendistiller.students.teacher_forcing import next_input, ratio_at
+
+
+class LowRankAdapter(nn.Module):
+    """``up @ down @ h``: a rank-r map D -> D. ``up`` is zero at init and ``down`` drawn like
+    a linear layer's weight (:meth:`GenDistillerModel._init_weights`), so it starts as no
+    correction. Plain parameters, not two ``nn.Linear``: transformers' init passes over
+    (in remote code) a module that owns no parameter itself, and this one must zero ``up``."""
+
+    def __init__(self, dim: int, rank: int):
+        super().__init__()
+        self.down = nn.Parameter(torch.empty(rank, dim))
+        self.up = nn.Parameter(torch.zeros(dim, rank))
+
+    def forward(self, h: Tensor) -> Tensor:
+        return nn.functional.linear(nn.functional.linear(h, self.down), self.up)
 
 
 class LayerGenerator(nn.Module):
@@ -64,6 +81,12 @@ class LayerGenerator(nn.Module):
         self.step_embedding = (
             nn.Parameter(torch.zeros(config.num_steps, config.hidden_size))
             if config.step_embedding
+            else None
+        )
+        rank, d = config.output_adapter_rank, config.hidden_size
+        self.output_adapters = (
+            nn.ModuleList(LowRankAdapter(d, rank) for _ in range(config.num_steps))
+            if rank
             else None
         )
 
@@ -103,7 +126,8 @@ class LayerGenerator(nn.Module):
                 memory = None if memory is None else memory + self.step_embedding[k]
             h = block(query, key_mask, memory)
             if proj is not None:
-                h = proj(h)
+                adapter = None if self.output_adapters is None else self.output_adapters[k]
+                h = proj(h) if adapter is None else proj(h) + adapter(h)
             if cfg.skip_connection:
                 h = h + prev
             generated.append(h)
@@ -145,8 +169,12 @@ class GenDistillerModel(StudentModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
+        # at init, the paper's generator
         if isinstance(module, LayerGenerator) and module.step_embedding is not None:
-            init.zeros_(module.step_embedding)  # at init, the paper's generator
+            init.zeros_(module.step_embedding)
+        if isinstance(module, LowRankAdapter):
+            init.normal_(module.down, mean=0.0, std=0.02)  # the Linear layers' draw
+            init.zeros_(module.up)
 
     def teacher_prefix_pairs(self) -> list[tuple[str, str]]:
         """The front-end, and the generator's block(s) from the teacher's blocks."""
