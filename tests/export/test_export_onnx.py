@@ -11,8 +11,8 @@ from gendistiller.cli import main
 from gendistiller.errors import CheckpointError
 from gendistiller.export.cli import INT8_COSINE, PARITY_COSINE, export_student
 from gendistiller.export.onnx import OnnxModel
-from gendistiller.export.quantize import quantize_onnx
 from gendistiller.export.parity import compare, synthetic_batch
+from gendistiller.export.quantize import quantize_onnx
 from gendistiller.students import build_student
 
 #: The architectural switches beyond the paper (docs/method.md), which the graph must hold.

@@ -20,7 +20,7 @@ from gendistiller.reproduce.claims import (
     outcome,
     stat,
 )
-from gendistiller.reproduce.plan import BASELINE, DEFAULT, FULL, PLUS, SHORT_DEFAULT, VARIANTS
+from gendistiller.reproduce.variants import BASELINE, DEFAULT, FULL, PLUS, SHORT_DEFAULT, VARIANTS
 
 
 def _d(diff, half):

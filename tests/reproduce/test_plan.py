@@ -4,6 +4,14 @@ from gendistiller.errors import ConfigError
 from gendistiller.pretraining.config import PretrainConfig
 from gendistiller.pretraining.module import encoder_config
 from gendistiller.reproduce.plan import (
+    SCALES,
+    Job,
+    distill_config,
+    get_scale,
+    jobs,
+    select_variants,
+)
+from gendistiller.reproduce.variants import (
     BASELINE,
     BRIEF,
     DEFAULT,
@@ -11,15 +19,9 @@ from gendistiller.reproduce.plan import (
     FAST_STAGED,
     FULL,
     PLUS,
-    SCALES,
     SHORT_BASELINE,
     SHORT_DEFAULT,
     VARIANTS,
-    Job,
-    distill_config,
-    get_scale,
-    jobs,
-    select_variants,
 )
 from gendistiller.students import build_student
 

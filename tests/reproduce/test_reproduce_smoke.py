@@ -4,7 +4,8 @@ teacher, the tiny corpus; then a rerun that finds everything done."""
 import json
 
 from gendistiller.cli import main
-from gendistiller.reproduce.plan import SCALES, VARIANTS
+from gendistiller.reproduce.plan import SCALES
+from gendistiller.reproduce.variants import VARIANTS
 
 
 def test_smoke_reproduction_writes_the_table_and_resumes(tmp_path, monkeypatch, capsys):

@@ -91,7 +91,7 @@ def test_models_scored_on_different_items_are_refused(tmp_path):
 
 
 def test_the_combined_variant_is_judged_layer_by_layer_and_on_its_cost(tmp_path):
-    from gendistiller.reproduce.plan import PLUS
+    from gendistiller.reproduce.variants import PLUS
 
     for seed in range(3):
         _job(tmp_path, "gendistiller", seed, 0.85, 0.9)

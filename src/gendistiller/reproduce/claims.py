@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from gendistiller.reproduce.plan import (
+from gendistiller.reproduce.variants import (
     BASELINE,
     DEFAULT,
     FAST,

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from gendistiller import io
 from gendistiller.evaluation.plots import DPI
 from gendistiller.reproduce.claims import FIDELITY
-from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
+from gendistiller.reproduce.variants import BASELINE, DEFAULT, VARIANTS
 
 
 def _order(results: Mapping) -> list[str]:

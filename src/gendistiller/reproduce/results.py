@@ -28,8 +28,8 @@ from gendistiller.reproduce.claims import (
     stat,
 )
 from gendistiller.reproduce.jobs import JOBS, RUNS
-from gendistiller.reproduce.plan import BASELINE, BRIEF, DEFAULT, FULL
 from gendistiller.reproduce.tables import ms_per_s
+from gendistiller.reproduce.variants import BASELINE, BRIEF, DEFAULT, FULL
 
 CONVERGED_BELOW = 0.02  # the last fifth of training improves the loss by less than this
 

@@ -30,7 +30,8 @@ import torch
 from gendistiller.evaluation.report import write_json
 from gendistiller.reproduce import jobs as work
 from gendistiller.reproduce.jobs import RANDOM_TWIN, TEACHER, Context
-from gendistiller.reproduce.plan import BRIEF_BUDGET, FULL, Job, Scale, Variant, jobs
+from gendistiller.reproduce.plan import Job, Scale, jobs
+from gendistiller.reproduce.variants import BRIEF_BUDGET, FULL, Variant
 from gendistiller.teachers import EMBEDDED
 
 RESULTS = "results"

@@ -9,7 +9,7 @@ from typing import Any
 from gendistiller.evaluation.report import table
 from gendistiller.evaluation.report_stats import noise_of
 from gendistiller.reproduce.claims import FIDELITY, LOSS, TIE, WIN
-from gendistiller.reproduce.plan import BASELINE, DEFAULT, VARIANTS
+from gendistiller.reproduce.variants import BASELINE, DEFAULT, VARIANTS
 
 MDE_TARGET = 2.0  # points absolute, the target for PR, SID, KS and IC
 _MARK = {WIN: "▲", LOSS: "▼", TIE: "="}
