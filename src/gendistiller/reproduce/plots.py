@@ -74,18 +74,26 @@ def fidelity_by_layer(results: Mapping, path: str | os.PathLike) -> None:
         fig.savefig(tmp)
 
 
+#: matplotlib's tab10 without the headline pair's orange and blue
+_OTHER_COLOURS = ("green", "red", "purple", "brown", "pink", "olive", "cyan", "gray")
+
+
 def loss_curves(results: Mapping, path: str | os.PathLike) -> None:
     """Training loss of every headline run against the step (log scale), one colour per
     variant: where the curve flattens, the run has converged."""
     fig = Figure(figsize=(6.5, 4.0), dpi=DPI)
     ax = fig.add_subplot()
     colors = {BASELINE: "tab:orange", DEFAULT: "tab:blue"}
+    # every other variant its own colour, in the order the runs come
+    others = iter(f"tab:{n}" for n in _OTHER_COLOURS)
     seen: set[str] = set()
     for run in results["convergence"].values():
         variant = run["variant"]
         label = None if variant in seen else variant
         seen.add(variant)
-        ax.plot(run["steps"], run["losses"], color=colors.get(variant, "tab:gray"),
+        if variant not in colors:
+            colors[variant] = next(others, "tab:gray")
+        ax.plot(run["steps"], run["losses"], color=colors[variant],
                 linewidth=1, alpha=0.8, label=label)  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlabel("step")
