@@ -41,6 +41,26 @@ def test_median_spread_and_ratio_from_a_fake_clock():
     assert set(timed["a"].to_dict()) == {"median_ms", "min_ms", "max_ms", "spread_ms", "runs_ms"}
 
 
+def test_settle_calls_come_right_before_each_timed_call_and_are_not_timed():
+    clock = FakeClock()
+    order = []
+
+    def call(name, seconds):
+        def run():
+            order.append(name)
+            clock.now += seconds
+
+        return run
+
+    timed = time_calls({"a": call("a", 0.5), "b": call("b", 0.25)}, repeats=2, warmup=0,
+                       settle=2, clock=clock)  # fmt: skip
+    assert timed["a"].runs_ms == (500.0, 500.0) and timed["b"].runs_ms == (250.0, 250.0)
+    # each timed call is the third of three in a row of its own model
+    assert order == ["a"] * 3 + ["b"] * 3 + ["b"] * 3 + ["a"] * 3
+    with pytest.raises(ValueError, match="settle"):
+        time_calls({"a": call("a", 0.1)}, settle=-1)
+
+
 def test_even_count_median_is_the_midpoint():
     assert Timing((1.0, 2.0, 4.0, 10.0)).median_ms == 3.0
 

@@ -57,6 +57,7 @@ class BenchmarkConfig(ConfigModel):
     seconds: Floats = Field([10.0], description="comma-separated input lengths in seconds")
     repeats: int = Field(5, ge=1, description="timed runs per model, runtime and input (median)")
     warmup: int = Field(1, ge=0, description="untimed rounds first")
+    settle: int = Field(1, ge=0, description="untimed calls of the same model right before each timed one (what the previous model left running slows them instead)")  # fmt: skip
     int8_weights: str = Field(DEFAULT_WEIGHT_TYPE, description="int8 weight types (docs/export.md): " + ", ".join(WEIGHT_TYPES))  # fmt: skip
     memory: bool = Field(True, description="measure peak memory (one child process per model)")
     json_output: bool = Field(False, description="print the JSON instead of the tables", json_schema_extra={"flag": "--json"})  # fmt: skip
@@ -145,7 +146,7 @@ def run_config(cfg: BenchmarkConfig) -> int:
     bench = run_benchmark(
         upstreams, repeats=cfg.repeats, memory=cfg.memory, reference=cfg.teacher or None,
         progress=not cfg.quiet, seconds=cfg.seconds, threads=cfg.threads or None,
-        runtimes=cfg.runtimes, int8_weights=cfg.int8_weights, warmup=cfg.warmup,
+        runtimes=cfg.runtimes, int8_weights=cfg.int8_weights, warmup=cfg.warmup, settle=cfg.settle,
     )  # fmt: skip
     text = report(bench)
     if cfg.out:

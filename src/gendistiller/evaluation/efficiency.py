@@ -126,6 +126,7 @@ def benchmark(
     runtimes: Sequence[str] = (PYTORCH,),
     int8_weights: str = DEFAULT_WEIGHT_TYPE,
     warmup: int = 1,
+    settle: int = 0,
 ) -> dict:
     """Every figure for every model in every runtime at every thread count, plus ratios to
     ``reference`` (default: the first teacher) and the targets whose models are present."""
@@ -147,7 +148,7 @@ def benchmark(
         for t in counts:
             _log(progress, f"timing {len(models)} models x {len(runtimes)} runtimes, "
                            f"{repeats} rounds, {t} threads")  # fmt: skip
-            rows += _time_rows(prepared, inputs, t, repeats, warmup, reference)
+            rows += _time_rows(prepared, inputs, t, repeats, warmup, settle, reference)
         _fidelity(rows, encoders, prepared, inputs[seconds[-1]], counts[0])
     _headline(costs, rows, counts[0], seconds, reference)
     if memory:
@@ -165,6 +166,7 @@ def benchmark(
         "threads": counts[0],
         "thread_counts": counts,
         "repeats": repeats,
+        "settle": settle,
         "seconds": [float(s) if s % 1 else int(s) for s in seconds],
         "runtimes": runtimes,
         "reference": reference,
@@ -174,7 +176,7 @@ def benchmark(
     }
 
 
-def _time_rows(prepared, inputs, threads, repeats, warmup, reference) -> list[dict]:
+def _time_rows(prepared, inputs, threads, repeats, warmup, settle, reference) -> list[dict]:
     """One round-robin over every model, runtime and input at ``threads``."""
     runners = {(n, rt): r.build(threads) for n, rts in prepared.items() for rt, r in rts.items()}
     calls = {
@@ -182,7 +184,7 @@ def _time_rows(prepared, inputs, threads, repeats, warmup, reference) -> list[di
         for (n, rt), runner in runners.items()
         for s in inputs
     }
-    timings = time_calls(calls, repeats=repeats, warmup=warmup, threads=threads)
+    timings = time_calls(calls, repeats=repeats, warmup=warmup, settle=settle, threads=threads)
     rows = []
     for (n, rt, s), timing in timings.items():
         base = timings.get((reference, PYTORCH, s))

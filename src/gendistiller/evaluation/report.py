@@ -62,7 +62,8 @@ def efficiency_table(bench: Mapping) -> str:
     m = bench["machine"]
     text += (
         f"\n\nMachine: {m['cpu']}, {m['cores']} cores, {bench['threads']} torch threads, torch {m['torch']}; "
-        f"median of {bench['repeats']} runs per input, batch 1, float32; load average "
+        f"median of {bench['repeats']} runs per input"
+        f"{_settled(bench.get('settle', 0))}, batch 1, float32; load average "
         f"{m['load_average_before'][0]:.1f} before, {m.get('load_average_after', ['?'])[0]} after."
     )
     return text
@@ -175,3 +176,7 @@ def _fidelity_section(report: Mapping) -> list[str]:
             "",
         ]
     return out
+
+
+def _settled(settle: int) -> str:
+    return f" (each after {settle} untimed call(s) of its own)" if settle else ""

@@ -6,6 +6,10 @@ the export's int8 speed-up, the reproduction's timing table) comes from
 load from elsewhere on a shared machine hits every model alike; ratios are therefore
 only meaningful between timings of one :func:`time_calls` run, which :func:`ratios`
 takes. The median resists the odd disturbed call; min and max are kept as the spread.
+With ``settle``, each timed call comes right after untimed calls of the same model, so
+what the previous model left behind (onnxruntime's or OpenMP's worker threads still
+spinning after its call, its data in the caches) slows those, not the timed one: on a
+machine with few cores that matters for small models timed after large ones.
 """
 
 from __future__ import annotations
@@ -76,13 +80,17 @@ def time_calls(
     *,
     repeats: int = 5,
     warmup: int = 1,
+    settle: int = 0,
     threads: int | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[K, Timing]:
     """Time every call ``repeats`` times after ``warmup`` untimed rounds (allocator, kernel
-    selection, lazy inits), under ``no_grad`` with ``threads`` torch threads."""
+    selection, lazy inits), each timed call after ``settle`` untimed calls of its own,
+    under ``no_grad`` with ``threads`` torch threads."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
+    if settle < 0:
+        raise ValueError(f"settle must be at least 0, got {settle}")
     names = list(calls)
     runs: dict[K, list[float]] = {name: [] for name in names}
     with torch_threads(threads), torch.no_grad():
@@ -92,6 +100,8 @@ def time_calls(
         for r in range(repeats):
             k = r % len(names) if names else 0
             for name in names[k:] + names[:k]:
+                for _ in range(settle):
+                    calls[name]()
                 start = clock()
                 calls[name]()
                 runs[name].append(round(1000 * (clock() - start), 3))
