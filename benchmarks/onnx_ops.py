@@ -2,8 +2,9 @@
 
 Exports a model (a preset, a student folder or a teacher spec, random weights for a
 preset) to fp32 ONNX, quantises it with each ``--weights`` type, and profiles each file
-on one input with onnxruntime's profiler: the mean kernel time per op type over
-``--runs`` calls, and the median wall time of the same calls. This is how the int8
+on one input with onnxruntime's profiler: the kernel time per op type per call (the
+profiler sees the warm-up call too, so that mean includes it), and the median wall time
+of the ``--runs`` timed calls. This is how the int8
 weight types were chosen (docs/export.md, "int8"):
 
     python benchmarks/onnx_ops.py gendistiller-fast --threads 1 --weights uint8 mixed int8
@@ -58,7 +59,7 @@ def main() -> None:
     p.add_argument("--weights", nargs="+", default=list(WEIGHT_TYPES), choices=WEIGHT_TYPES)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--runs", type=int, default=5, choices=range(1, 101), metavar="1..100")
     p.add_argument("--top", type=int, default=8, help="op types listed per file")
     args = p.parse_args()
     torch.manual_seed(0)

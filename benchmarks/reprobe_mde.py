@@ -32,10 +32,19 @@ from gendistiller.reproduce.plan import get_scale
 
 
 def _overrides(spec: str) -> dict:
+    """``base`` (the scale's recipes) or ``KEY=VALUE,...``; a value is JSON or else a string."""
     if spec == "base":
         return {}
-    pairs = (kv.split("=", 1) for kv in spec.split(","))
-    return {k: json.loads(v) for k, v in pairs}
+    found = {}
+    for item in spec.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"variant {spec!r}: expected 'base' or KEY=VALUE,..., got {item!r}")
+        try:
+            found[key] = json.loads(value)
+        except json.JSONDecodeError:
+            found[key] = value
+    return found
 
 
 def main() -> None:
@@ -47,6 +56,7 @@ def main() -> None:
     p.add_argument("--tasks", default="pr,sid,ks,ic")
     p.add_argument("--json", default="", help="write every result here")
     args = p.parse_args()
+    variants = {spec: _overrides(spec) for spec in args.variants}  # bad ones before any work
     torch.set_num_threads(1)
     scale, out = get_scale(args.scale), Path(args.run)
     corpus = default_corpus(size=scale.corpus_size, progress=False)
@@ -58,8 +68,8 @@ def main() -> None:
     rows = []
     print("| task | variant | seed 0 | re-probed | difference [95% CI] | MDE | s |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for spec in args.variants:
-        chosen = {t: r.with_overrides(**_overrides(spec)) for t, r in recipes.items()}
+    for spec, overrides in variants.items():
+        chosen = {t: r.with_overrides(**overrides) for t, r in recipes.items()}
         started = time.perf_counter()
         seeds = [scale.probe_seed, scale.probe_seed + REPROBE_OFFSET]
         a, b = (run_probes(teacher, data, recipes=chosen, seed=s, store=store, progress=False)

@@ -77,6 +77,10 @@ def test_every_needs_every_win_and_a_number_of_wins_replaces_the_majority():
     assert judge("x", three_of_three, lower, EVERY)["verdict"] == "held"
     ties = {"pr": _d(0.5, 1), "ks": _d(-0.2, 1)}
     assert judge("x", ties, lower, EVERY)["verdict"] == "tie within the MDE"
+    # fewer metrics than the wins it needs (a run with fewer tasks): not measured
+    assert judge("x", {"pr": _d(-5, 1)}, lower, BEATS, wins=2)["verdict"] == "not measured"
+    with pytest.raises(ValueError, match="number of wins"):
+        judge("x", two_of_four, lower, EVERY, wins=2)
 
 
 def test_claims_declare_their_kind_and_metrics():

@@ -58,6 +58,9 @@ def test_variants_differ_from_each_other_only_in_the_student_its_training_and_bu
     # the staged fast student is the fast one with a front-end stage first
     assert students[FAST_STAGED][:2] == students[FAST][:2]
     assert (students[FAST_STAGED][2]["steps"], students[FAST][2]["steps"]) == (300, 0)
+    # never longer than the main distillation: the smoke scale's stage is its 3 steps
+    staged = next(v for v in VARIANTS if v.name == FAST_STAGED)
+    assert _config(staged, scale="smoke").frontend_stage.steps == SCALES["smoke"].steps
     assert {r["seed"] for r in runs} == {0}
     scale = SCALES["cpu"]
     for v in VARIANTS:

@@ -147,10 +147,12 @@ def judge(
         raise ValueError(
             f"claim kind: unknown {kind!r}; choose {BEATS!r}, {EVERY!r} or {NO_WORSE!r}"
         )
+    if wins and kind != BEATS:
+        raise ValueError(f"claim {claim!r}: a number of wins goes with {BEATS!r} claims only")
     outcomes = {m: outcome(d, lower_is_better[m]) for m, d in diffs.items()}
     counts = {k: sum(v == k for v in outcomes.values()) for k in (WIN, TIE, LOSS)}
     n = len(outcomes)
-    if not n:
+    if not n or wins > n:  # e.g. a run with fewer tasks than the claim needs wins
         verdict = "not measured"
     elif kind == NO_WORSE:
         verdict = "held" if counts[LOSS] == 0 else "not held"

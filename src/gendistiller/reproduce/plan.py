@@ -217,7 +217,7 @@ def distill_config(
         teacher={"spec": teacher, "cache": str(teacher_cache)},
         student=job.variant.section(),
         loss=dict(job.variant.loss),
-        frontend_stage=dict(job.variant.frontend_stage),
+        frontend_stage=_stage(job.variant.frontend_stage, steps),
         data={
             "manifest": manifest,
             "root": corpus_root,
@@ -232,3 +232,11 @@ def distill_config(
         },
         checkpoint={"every_n_steps": max(1, steps // 4)},
     )
+
+
+def _stage(overrides: dict, steps: int) -> dict:
+    """A variant's front-end stage, never longer than its main distillation (so the smoke
+    scale's few steps keep it short; the cpu scale's 300 of 800 stay as they are)."""
+    if "steps" not in overrides:
+        return dict(overrides)
+    return {**overrides, "steps": min(int(overrides["steps"]), steps)}

@@ -177,6 +177,7 @@ def time_variants(ctx: Context, variants: tuple[Variant, ...]) -> dict[str, Any]
             upstreams,
             repeats=ctx.scale.timing_repeats,
             memory=False,
+            settle=1,  # small students timed after large ones: see measure/timer.py
             reference="teacher",
             progress=False,
         )
