@@ -1,14 +1,29 @@
 """Resuming a reproduction: the controls are run again when the scale asks for degraded
-copies that the written controls.json does not hold (a new kind of noise, a new cosine)."""
+copies that the written controls.json does not hold (a new kind of noise, a new cosine),
+and probes are trained again only for the tasks whose recipe changed."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
+from gendistiller.errors import ConfigError
 from gendistiller.reproduce import jobs
-from gendistiller.reproduce.jobs import CONTROLS, TEACHER, Context, reference_done, run_reference
-from gendistiller.reproduce.plan import SCALES
+from gendistiller.reproduce.jobs import (
+    CONTROLS,
+    TEACHER,
+    Context,
+    job_done,
+    recipe_dicts,
+    reference_done,
+    run_job,
+    run_reference,
+    stale_tasks,
+)
+from gendistiller.reproduce.plan import SCALES, Job, Scale
+from gendistiller.reproduce.variants import VARIANTS
 
 
 def _controls_json(copies: list[tuple[str | None, float]]) -> dict:
@@ -17,6 +32,12 @@ def _controls_json(copies: list[tuple[str | None, float]]) -> dict:
     for kind, c in copies:
         rows[f"teacher~{kind}{c:g}"] = {"cosine": c} | ({"kind": kind} if kind else {})
     return {"tasks": {"pr": {"controls": rows}}}
+
+
+def _probed(ctx: Context, tasks=None, score: float = 1.0) -> dict:
+    """Probe results as this scale's recipes write them."""
+    tasks = ctx.scale.tasks if tasks is None else tasks
+    return {t: {"test": score, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
 
 
 def _context(out: Path, **scale) -> Context:
@@ -33,10 +54,13 @@ def test_the_cpu_scale_keeps_its_frame_controls_and_adds_utterance_ones():
 
 def test_controls_are_redone_when_the_scale_asks_for_other_copies(tmp_path, monkeypatch):
     ctx = _context(tmp_path)
-    (tmp_path / f"{TEACHER}.json").write_text(json.dumps({"probes": {"pr": {"test": 1.0}}}))
+    teacher_probes = _probed(ctx)
+    (tmp_path / f"{TEACHER}.json").write_text(json.dumps({"probes": teacher_probes}))
     assert not reference_done(ctx, TEACHER)  # no controls.json yet
     # As the published run wrote it: frame noise only, rows without a kind.
-    old = _controls_json([(None, 0.98), (None, 0.95)])
+    old = _controls_json([(None, 0.98), (None, 0.95)]) | {
+        "recipes": recipe_dicts(ctx, ctx.scale.tasks)
+    }
     (tmp_path / f"{CONTROLS}.json").write_text(json.dumps(old))
     assert reference_done(_context(tmp_path, control_noise=("frame",)), TEACHER)
     assert not reference_done(ctx, TEACHER)
@@ -45,15 +69,120 @@ def test_controls_are_redone_when_the_scale_asks_for_other_copies(tmp_path, monk
 
     def fake_controls(ctx, teacher_results):  # the probes themselves are tested elsewhere
         calls.append(teacher_results)
-        return _controls_json([(k, c) for k in ctx.scale.control_noise for c in ctx.scale.controls])
+        copies = [(k, c) for k in ctx.scale.control_noise for c in ctx.scale.controls]
+        return _controls_json(copies) | {"recipes": recipe_dicts(ctx, ctx.scale.tasks)}
 
     monkeypatch.setattr(jobs, "run_controls", fake_controls)
     teacher_before = (tmp_path / f"{TEACHER}.json").stat().st_mtime_ns
     run_reference(ctx, TEACHER)
     # Only the controls ran, from the teacher's written probes; now they are done.
-    assert calls == [{"pr": {"test": 1.0}}]
+    assert calls == [teacher_probes]
     assert (tmp_path / f"{TEACHER}.json").stat().st_mtime_ns == teacher_before
     assert reference_done(ctx, TEACHER)
     run_reference(ctx, TEACHER)
     assert len(calls) == 1
     assert not reference_done(_context(tmp_path, controls=(0.9,)), TEACHER)
+    # controls probed with other recipes are redone too
+    assert not reference_done(_context(tmp_path, task_recipes={}), TEACHER)
+
+
+def test_the_cpu_scale_averages_heads_on_its_noisiest_probes():
+    cpu = SCALES["cpu"]
+    assert cpu.recipe_overrides("sid")["seeds"] == 3 and cpu.recipe_overrides("pr")["seeds"] == 2
+    assert "seeds" not in cpu.recipe_overrides("ks")
+    # every task's recipe is the task's default with the scale's overrides on top
+    ctx = _context(Path("unused"))
+    assert recipe_dicts(ctx, ("sid",))["sid"]["seeds"] == 3
+
+
+def test_task_recipes_must_name_the_scales_tasks():
+    fields = SCALES["smoke"].model_dump() | {"task_recipes": {"asr": {"seeds": 2}}}
+    with pytest.raises(ConfigError, match="'asr' is not one of the tasks"):
+        Scale(**fields)
+
+
+def test_stale_tasks_are_the_missing_and_those_probed_with_another_recipe(tmp_path):
+    ctx = _context(tmp_path)
+    result = {"probes": _probed(ctx, ("pr", "ks", "ic"))}
+    result["probes"]["pr"]["recipe"] = {**result["probes"]["pr"]["recipe"], "seeds": 1}
+    del result["probes"]["ic"]["recipe"]  # written before results kept their recipe
+    assert stale_tasks(ctx, result, ("pr", "sid", "ks", "ic")) == ("pr", "sid", "ic")
+    assert stale_tasks(ctx, result, ("ks",)) == ()
+    assert stale_tasks(ctx, {}, ()) == ()  # an ablation probes nothing: never stale
+
+
+class _FakeStudent:
+    def parameter_count(self) -> int:
+        return 7
+
+    class model:  # noqa: N801 - stands in for the upstream's module
+        @staticmethod
+        def parameters():
+            return []
+
+
+def test_a_resumed_job_probes_only_its_stale_tasks_and_keeps_its_fidelity(tmp_path, monkeypatch):
+    ctx = _context(tmp_path)
+    job = Job(next(v for v in VARIANTS if v.budget == "full"), 0)
+    ctx.run_dir(job).mkdir(parents=True)
+    (ctx.run_dir(job) / "trained.json").write_text("{}")  # distilled already: never again
+    old = {"fidelity": {"l1": [0.5]}, "probes": _probed(ctx, score=2.0),
+           "seconds": {"distill": 10.0, "evaluate": 5.0}}  # fmt: skip
+    old["probes"]["sid"]["recipe"] = {**old["probes"]["sid"]["recipe"], "seeds": 1}
+    ctx.result_path(job).parent.mkdir(parents=True)
+    ctx.result_path(job).write_text(json.dumps(old))
+    assert not job_done(ctx, job)
+
+    probed = []
+
+    def fake_probes(ctx, upstream, cache=None, tasks=None):
+        probed.append(tasks)
+        return {t: {"test": 3.0, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
+
+    monkeypatch.setattr(jobs, "probes", fake_probes)
+    monkeypatch.setattr(
+        "gendistiller.evaluation.superb.load_upstream", lambda *a, **k: _FakeStudent()
+    )
+    monkeypatch.setattr(jobs, "_fidelity", lambda *a: pytest.fail("fidelity is kept"))
+    run_job(ctx, job)
+    assert probed == [("sid",)]
+    new = json.loads(ctx.result_path(job).read_text())
+    assert new["fidelity"] == old["fidelity"]
+    assert {t: r["test"] for t, r in new["probes"].items()} == {
+        "pr": 2.0,
+        "sid": 3.0,
+        "ks": 2.0,
+        "ic": 2.0,
+    }
+    assert list(new["probes"]) == list(ctx.scale.tasks)
+    assert new["seconds"]["distill"] == 10.0 and "reprobe" in new["seconds"]
+    assert job_done(ctx, job)
+
+
+def test_a_stale_reference_is_probed_again_on_its_stale_tasks(tmp_path, monkeypatch):
+    ctx = _context(tmp_path, controls=())
+    old = {"probes": _probed(ctx, score=2.0)}
+    old["probes"]["pr"]["recipe"] = {**old["probes"]["pr"]["recipe"], "seeds": 1}
+    (tmp_path / f"{TEACHER}.json").write_text(json.dumps(old))
+    assert not reference_done(ctx, TEACHER)
+    probed = []
+
+    def fake_probes(ctx, upstream, cache=None, tasks=None):
+        probed.append(tasks)
+        return {t: {"test": 3.0, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
+
+    class _Teacher(_FakeStudent):
+        pass
+
+    monkeypatch.setattr(jobs, "probes", fake_probes)
+    monkeypatch.setattr(jobs, "teacher_upstream", lambda spec: _Teacher())
+    run_reference(ctx, TEACHER)
+    assert probed == [("pr",)]
+    assert reference_done(ctx, TEACHER)
+    probes = json.loads((tmp_path / f"{TEACHER}.json").read_text())["probes"]
+    assert {t: r["test"] for t, r in probes.items()} == {
+        "pr": 3.0,
+        "sid": 2.0,
+        "ks": 2.0,
+        "ic": 2.0,
+    }

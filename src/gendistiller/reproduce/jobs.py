@@ -10,7 +10,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +64,15 @@ def build_cache(ctx: Context, job: Job) -> float:
 
 
 def run_job(ctx: Context, job: Job) -> float:
-    """Distil (resuming a partial run) and evaluate one student; returns seconds spent."""
+    """Distil (resuming a partial run) and evaluate one student, or only probe again the
+    tasks its result probed with another recipe (:func:`stale_tasks`); returns seconds
+    spent."""
     from gendistiller.training.run import STUDENT_DIR, train
 
     _setup(ctx)
     started = time.perf_counter()
-    run_dir = ctx.run_dir(job)
+    run_dir, path = ctx.run_dir(job), ctx.result_path(job)
+    previous = json.loads(path.read_text()) if path.is_file() else None
     trained = run_dir / "trained.json"
     if not trained.is_file():
         result = train(ctx.config(job), progress=False)
@@ -78,26 +81,33 @@ def run_job(ctx: Context, job: Job) -> float:
             {"steps": result.global_step, "seconds": round(time.perf_counter() - started, 1)},
         )
     train_seconds = time.perf_counter() - started
-    report = evaluate_student(ctx, job, run_dir / STUDENT_DIR)
-    report["seconds"] = {
-        "distill": round(train_seconds, 1),
-        "evaluate": round(time.perf_counter() - started - train_seconds, 1),
-    }
-    write_json(ctx.result_path(job), report)
+    report = evaluate_student(ctx, job, run_dir / STUDENT_DIR, previous)
+    spent = round(time.perf_counter() - started - train_seconds, 1)
+    report["seconds"] = (
+        {"distill": round(train_seconds, 1), "evaluate": spent}
+        if previous is None
+        else {**previous["seconds"], "reprobe": spent}  # what a resumed run added
+    )
+    write_json(path, report)
     return time.perf_counter() - started
 
 
-def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any]:
-    from gendistiller.evaluation.fidelity import fidelity
+def job_done(ctx: Context, job: Job) -> bool:
+    """Whether ``job``'s result is written and probed every task with this scale's recipe."""
+    path = ctx.result_path(job)
+    tasks = ctx.scale.tasks_of(job.variant)
+    return path.is_file() and not stale_tasks(ctx, json.loads(path.read_text()), tasks)
+
+
+def evaluate_student(
+    ctx: Context, job: Job, student_dir: Path, previous: dict | None = None
+) -> dict[str, Any]:
+    """Fidelity and probes of one student; with ``previous`` (its earlier result), its
+    fidelity and the probes of the tasks still fresh are kept."""
     from gendistiller.evaluation.superb import load_upstream
 
-    corpus = _corpus(ctx)
     student = load_upstream(student_dir, name=job.variant.name)
-    held_out = [r for r in corpus.records if r.split == "test"]
-    random.Random(0).shuffle(held_out)  # the same utterances for every student
-    chosen = held_out[: ctx.scale.fidelity_utterances]
-    fid = fidelity(student, teacher_upstream(ctx.teacher), (corpus.load(r) for r in chosen),
-                   metric="cka", ids=[r.id for r in chosen])  # fmt: skip
+    tasks = ctx.scale.tasks_of(job.variant)
     return {
         "variant": job.variant.name,
         "budget": job.variant.budget,
@@ -105,47 +115,84 @@ def evaluate_student(ctx: Context, job: Job, student_dir: Path) -> dict[str, Any
         "steps": ctx.scale.steps_of(job.variant),
         "parameters": student.parameter_count(),
         "parameters_with_heads": sum(p.numel() for p in student.model.parameters()),
-        "fidelity": {
-            "target_layers": fid.target_layers,
-            "l1": fid.l1,
-            "cosine": fid.cosine,
-            "items": fid.items,
-        },
-        "probes": probes(ctx, student, tasks=ctx.scale.tasks_of(job.variant)),
+        "fidelity": previous["fidelity"] if previous else _fidelity(ctx, student),
+        "probes": probe_stale(ctx, student, previous, tasks),
     }
 
 
+def _fidelity(ctx: Context, student) -> dict[str, Any]:
+    from gendistiller.evaluation.fidelity import fidelity
+
+    corpus = _corpus(ctx)
+    held_out = [r for r in corpus.records if r.split == "test"]
+    random.Random(0).shuffle(held_out)  # the same utterances for every student
+    chosen = held_out[: ctx.scale.fidelity_utterances]
+    fid = fidelity(student, teacher_upstream(ctx.teacher), (corpus.load(r) for r in chosen),
+                   metric="cka", ids=[r.id for r in chosen])  # fmt: skip
+    return {"target_layers": fid.target_layers, "l1": fid.l1, "cosine": fid.cosine,
+            "items": fid.items}  # fmt: skip
+
+
+def recipe_dicts(ctx: Context, tasks: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Each task's probe recipe at this scale, as a probe result records it."""
+    from gendistiller.evaluation.probes import TASKS
+
+    return {t: asdict(TASKS[t].recipe.with_overrides(**ctx.scale.recipe_overrides(t)))
+            for t in tasks}  # fmt: skip
+
+
+def stale_tasks(ctx: Context, result: dict, tasks: tuple[str, ...]) -> tuple[str, ...]:
+    """The tasks of ``tasks`` that ``result`` (a student's or reference's) has not probed
+    with this scale's recipe: missing, or trained with another (e.g. fewer heads)."""
+    wanted, probed = recipe_dicts(ctx, tasks), result.get("probes", {})
+    return tuple(t for t in tasks if probed.get(t, {}).get("recipe") != wanted[t])
+
+
+def probe_stale(ctx: Context, upstream, previous: dict | None, tasks: tuple[str, ...],
+                cache: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """``previous``'s probe results for the tasks still fresh, the others probed now."""
+    stale = stale_tasks(ctx, previous or {}, tasks)
+    found = probes(ctx, upstream, cache=cache, tasks=stale) if stale else {}
+    return {t: found[t] if t in found else previous["probes"][t] for t in tasks}
+
+
 def reference_done(ctx: Context, which: str) -> bool:
-    """Whether ``run_reference(ctx, which)`` has nothing left to do: for the teacher, also
-    controls whose degraded copies are the scale's (else they are run again)."""
+    """Whether ``run_reference(ctx, which)`` has nothing left to do: its probes written with
+    this scale's recipes and, for the teacher, controls with the scale's degraded copies
+    and recipes (else what differs is run again)."""
     from gendistiller.evaluation.controls import control_set
 
-    done = (ctx.out / f"{which}.json").is_file()
+    path = ctx.out / f"{which}.json"
+    done = path.is_file() and not stale_tasks(ctx, json.loads(path.read_text()), ctx.scale.tasks)
     if which == TEACHER and ctx.scale.controls:
         path = ctx.out / f"{CONTROLS}.json"
         done = done and path.is_file()
-        done = done and control_set(json.loads(path.read_text())) == ctx.scale.control_copies()
+        found = json.loads(path.read_text()) if done else {}
+        done = done and control_set(found) == ctx.scale.control_copies()
+        done = done and found.get("recipes") == recipe_dicts(ctx, ctx.scale.tasks)
     return done
 
 
 def run_reference(ctx: Context, which: str) -> float:
     """Probe the teacher, then run the controls on its cached features (OUT/teacher.json,
     OUT/controls.json), or probe its random twin (OUT/teacher-random.json), skipping what
-    is written; returns seconds spent."""
+    is written with this scale's recipes; returns seconds spent."""
     _setup(ctx)
     started = time.perf_counter()
     path = ctx.out / f"{which}.json"
-    if not path.is_file():
-        write_json(path, evaluate_reference(ctx, which))
+    previous = json.loads(path.read_text()) if path.is_file() else None
+    if previous is None or stale_tasks(ctx, previous, ctx.scale.tasks):
+        write_json(path, evaluate_reference(ctx, which, previous))
     if which == TEACHER and ctx.scale.controls and not reference_done(ctx, which):
         teacher_probes = json.loads(path.read_text())["probes"]
         write_json(ctx.out / f"{CONTROLS}.json", run_controls(ctx, teacher_probes))
     return time.perf_counter() - started
 
 
-def evaluate_reference(ctx: Context, which: str) -> dict[str, Any]:
+def evaluate_reference(ctx: Context, which: str, previous: dict | None = None) -> dict[str, Any]:
     """The teacher's probes (its features cached on disk, for the controls), or those of
-    its random-weight twin: the same architecture, never trained."""
+    its random-weight twin: the same architecture, never trained (``previous``: its
+    earlier result, whose fresh tasks are kept)."""
     _setup(ctx)
     if which == TEACHER:
         upstream, cache = teacher_upstream(ctx.teacher), ctx.out / "teacher-features"
@@ -155,7 +202,7 @@ def evaluate_reference(ctx: Context, which: str) -> dict[str, Any]:
         "variant": which,
         "seed": 0,
         "parameters": upstream.parameter_count(),
-        "probes": probes(ctx, upstream, cache=cache),
+        "probes": probe_stale(ctx, upstream, previous, ctx.scale.tasks, cache=cache),
     }
 
 
@@ -166,10 +213,11 @@ def run_controls(ctx: Context, teacher_results: dict | None = None) -> dict[str,
 
     _setup(ctx)
     data, recipes = task_data(ctx)
-    return controls(teacher_upstream(ctx.teacher), data, recipes=recipes,
-                    probe_seed=ctx.scale.probe_seed, cosines=ctx.scale.controls,
-                    kinds=ctx.scale.control_noise, cache_dir=ctx.out / "teacher-features",
-                    teacher_results=teacher_results)  # fmt: skip
+    found = controls(teacher_upstream(ctx.teacher), data, recipes=recipes,
+                     probe_seed=ctx.scale.probe_seed, cosines=ctx.scale.controls,
+                     kinds=ctx.scale.control_noise, cache_dir=ctx.out / "teacher-features",
+                     teacher_results=teacher_results)  # fmt: skip
+    return {**found, "recipes": {t: asdict(r) for t, r in recipes.items()}}
 
 
 def task_data(ctx: Context, tasks: tuple[str, ...] | None = None) -> tuple[dict, dict]:
@@ -182,7 +230,7 @@ def task_data(ctx: Context, tasks: tuple[str, ...] | None = None) -> tuple[dict,
         t: TASKS[t].from_corpus(corpus).subset(*ctx.scale.probe_examples).check()
         for t in (ctx.scale.tasks if tasks is None else tasks)
     }
-    recipes = {t: TASKS[t].recipe.with_overrides(**ctx.scale.probe_recipe) for t in data}
+    recipes = {t: TASKS[t].recipe.with_overrides(**ctx.scale.recipe_overrides(t)) for t in data}
     return data, recipes
 
 
@@ -193,7 +241,16 @@ def probes(ctx: Context, upstream, cache: Path | None = None,
     data, recipes = task_data(ctx, tasks)
     results = run_probes(upstream, data, cache_dir=cache, recipes=recipes,
                          seed=ctx.scale.probe_seed, progress=False)  # fmt: skip
-    keep = ("metric", "lower_is_better", "test", "dev", "chance", "layer_weights", "items")
+    keep = (
+        "metric",
+        "lower_is_better",
+        "test",
+        "dev",
+        "chance",
+        "layer_weights",
+        "recipe",
+        "items",
+    )
     return {t: {k: r.as_dict()[k] for k in keep} for t, r in results.items()}
 
 

@@ -57,11 +57,13 @@ def reproduce(
     ctx = Context(out=out, scale=scale, teacher=teacher, corpus_root=corpus.root,
                   manifest=corpus.write_manifest(out / "train_manifest.tsv"), threads=threads)  # fmt: skip
     planned = jobs(scale, variants)
-    todo = [j for j in planned if not ctx.result_path(j).is_file()]
+    todo = [j for j in planned if not work.job_done(ctx, j)]
     done = len(planned) - len(todo)
+    reprobe = sum(ctx.result_path(j).is_file() for j in todo)  # distilled, a recipe changed
     say(
         f"{len(planned)} students ({len(variants)} variants) at scale {scale.name}: "
-        f"{done} done, {len(todo)} to run ({workers} worker(s), {threads} thread(s) each)"
+        f"{done} done, {len(todo)} to run{f' ({reprobe} only probed again)' if reprobe else ''} "
+        f"({workers} worker(s), {threads} thread(s) each)"
     )
     caches = _caches_to_build(ctx, todo)
     for job, seconds in _run_all(ctx, [(work.build_cache, j) for j in caches], workers):
