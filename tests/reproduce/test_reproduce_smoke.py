@@ -38,6 +38,9 @@ def test_smoke_reproduction_writes_the_table_and_resumes(tmp_path, monkeypatch, 
     }
     plots = ("scores.png", "fidelity_by_layer.png", "loss_curves.png", "layer_weights.png")
     assert all((docs / name).stat().st_size > 0 for name in plots)
+    # every unit recorded its cost, so the least wall time from scratch is known
+    assert r["cost"]["complete"] and "## Cost of each unit of work" in table
+    assert set(r["cost"]["variants"]) == {v.name for v in VARIANTS}
     # the students of one seed read the teacher's states from its cache
     assert (out / "teacher-cache" / "seed0").is_dir()
 

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         "machine": f"{machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}",
         "wall_minutes": round(wall["seconds"] / 60, 1),
         "invocations": wall["invocations"],
+        "workers": opts.workers,
         "teacher_spec": opts.teacher,
         "scale_settings": scale.to_dict(),
     }

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 RUNS, JOBS, CACHES = "runs", "jobs", "teacher-cache"
 TEACHER, RANDOM_TWIN = "teacher", "teacher-random"
 CONTROLS = "controls"
+CACHE_SECONDS = "seconds.json"
 
 
 @dataclass
@@ -61,6 +62,15 @@ def build_cache(ctx: Context, job: Job) -> float:
     cfg = ctx.config(job)
     build_teacher_cache(cfg, cfg.teacher.cache, steps=cfg.trainer.max_steps)
     return time.perf_counter() - started
+
+
+def add_cache_seconds(ctx: Context, seed: int, seconds: float) -> None:
+    """Add a cache build's time to OUT/teacher-cache/seconds.json (per seed: a cache
+    extended for a longer run adds its extension)."""
+    path = ctx.out / CACHES / CACHE_SECONDS
+    found = json.loads(path.read_text()) if path.is_file() else {}
+    found[str(seed)] = round(found.get(str(seed), 0.0) + seconds, 1)
+    write_json(path, found)
 
 
 def run_job(ctx: Context, job: Job) -> float:
@@ -182,10 +192,13 @@ def run_reference(ctx: Context, which: str) -> float:
     path = ctx.out / f"{which}.json"
     previous = json.loads(path.read_text()) if path.is_file() else None
     if previous is None or stale_tasks(ctx, previous, ctx.scale.tasks):
-        write_json(path, evaluate_reference(ctx, which, previous))
+        found = evaluate_reference(ctx, which, previous)
+        write_json(path, {**found, "seconds": round(time.perf_counter() - started, 1)})
     if which == TEACHER and ctx.scale.controls and not reference_done(ctx, which):
-        teacher_probes = json.loads(path.read_text())["probes"]
-        write_json(ctx.out / f"{CONTROLS}.json", run_controls(ctx, teacher_probes))
+        controls_started = time.perf_counter()
+        found = run_controls(ctx, json.loads(path.read_text())["probes"])
+        seconds = round(time.perf_counter() - controls_started, 1)
+        write_json(ctx.out / f"{CONTROLS}.json", {**found, "seconds": seconds})
     return time.perf_counter() - started
 
 

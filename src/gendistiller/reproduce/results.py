@@ -27,7 +27,8 @@ from gendistiller.reproduce.claims import (
     outcome,
     stat,
 )
-from gendistiller.reproduce.jobs import JOBS, RUNS
+from gendistiller.reproduce.costs import unit_costs
+from gendistiller.reproduce.jobs import CACHE_SECONDS, CACHES, JOBS, RUNS
 from gendistiller.reproduce.tables import ms_per_s
 from gendistiller.reproduce.variants import BASELINE, BRIEF, DEFAULT, FULL
 
@@ -45,6 +46,10 @@ def load_scores(out: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = {"jobs": by_variant}
     for key, name in files.items():
         loaded[key] = json.loads((out / name).read_text()) if (out / name).is_file() else None
+    caches = out / CACHES / CACHE_SECONDS
+    loaded["caches"] = (
+        {"seconds": sum(json.loads(caches.read_text()).values())} if caches.is_file() else None
+    )
     return loaded
 
 
@@ -191,7 +196,24 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
         "efficiency": loaded["efficiency"],
         "claims": claims,
         "cost_claims": cost_claims(loaded["efficiency"], by_variant),
+        "cost": unit_costs(
+            by_variant,
+            {
+                "teacher caches": loaded["caches"],
+                "teacher": teacher,
+                "teacher-random": twin,
+                "controls": loaded["controls"],
+            },
+        ),  # fmt: skip
     }
+
+
+def _references(out: Path, loaded: Mapping[str, Any]) -> dict[str, Mapping | None]:
+    """The units besides the students that the run has: its teacher caches and controls
+    only where it built them."""
+    refs = {"teacher caches": loaded["caches"]} if (out / CACHES).is_dir() else {}
+    refs |= {"teacher": loaded["teacher"], "teacher-random": loaded["twin"]}
+    return refs | ({"controls": loaded["controls"]} if loaded["controls"] else {})
 
 
 def _layer_weights(teacher: Mapping | None, by_variant: Mapping[str, list[dict]],

@@ -5,6 +5,7 @@ Layout of the output folder (every file written atomically, so a killed run resu
 skipping what is finished)::
 
     OUT/teacher-cache/seedN/     the teacher's states for seed N's crops (scale.teacher_cache)
+    OUT/teacher-cache/seconds.json  the seconds each seed's cache took to build
     OUT/runs/VARIANT-seedN/      distillation run (config.yaml, checkpoints, losses, student/)
     OUT/jobs/VARIANT-seedN.json  that student's fidelity and probe scores, per test item
     OUT/teacher.json             the teacher's probe scores (the same probe seed as everyone)
@@ -68,6 +69,7 @@ def reproduce(
     caches = _caches_to_build(ctx, todo)
     for job, seconds in _run_all(ctx, [(work.build_cache, j) for j in caches], workers):
         clock.tick()
+        work.add_cache_seconds(ctx, job.seed, seconds)
         say(
             f"teacher cache for seed {job.seed} ({ctx.config(job).trainer.max_steps} steps): {seconds:.0f} s"
         )

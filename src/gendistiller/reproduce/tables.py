@@ -9,6 +9,7 @@ from typing import Any
 from gendistiller.evaluation.report import table
 from gendistiller.evaluation.report_stats import noise_of
 from gendistiller.reproduce.claims import FIDELITY, LOSS, TIE, WIN
+from gendistiller.reproduce.costs import cost_section
 from gendistiller.reproduce.variants import BASELINE, DEFAULT, VARIANTS
 
 MDE_TARGET = 2.0  # points absolute, the target for PR, SID, KS and IC
@@ -38,6 +39,7 @@ def markdown(r: Mapping[str, Any]) -> str:
         *controls_section(r),
         *task_check_section(r),
         *convergence_section(r),
+        *cost_section(r),
         "## Plots",
         "",
         *(f"![{name}]({name}.png)\n" for name in _plots(r)),
