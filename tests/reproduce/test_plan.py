@@ -21,6 +21,7 @@ from gendistiller.reproduce.variants import (
     PLUS,
     SHORT_BASELINE,
     SHORT_DEFAULT,
+    VARIANT_NAMES,
     VARIANTS,
 )
 from gendistiller.students import build_student
@@ -123,9 +124,28 @@ def test_unknown_scale_or_variant_is_one_clear_error():
     assert [v.name for v in select_variants(["no-skip", BASELINE])] == [BASELINE, "no-skip"]
 
 
+def test_groups_cover_every_variant_and_decide_their_own_claims():
+    from gendistiller.reproduce.claims import CLAIMS, COST_CLAIMS
+    from gendistiller.reproduce.variants import GROUPS
+
+    assert {n for names in GROUPS.values() for n in names} == set(VARIANT_NAMES)
+    for group, names in GROUPS.items():
+        for c in (*CLAIMS, *COST_CLAIMS):  # a claim about a group's variant has both sides
+            if c.a in names and VARIANTS[VARIANT_NAMES.index(c.a)].group == group:
+                assert c.b in names, (group, c.a, c.b)
+    # a group name selects its variants, a name its variant; together, their union
+    fast = {v.name for v in select_variants(["fast"])}
+    assert fast == set(GROUPS["fast"]) and {BASELINE, DEFAULT} <= fast
+    both = {v.name for v in select_variants(["fast", "no-skip"])}
+    assert both == fast | {"no-skip"}
+    with pytest.raises(ConfigError, match="choose from the groups paper, fast, beyond"):
+        select_variants(["fastest"])
+
+
 def test_reproduce_options_are_checked_up_front():
     from gendistiller.reproduce.plan import ReproduceConfig
 
+    assert ReproduceConfig(variants="paper,no-skip").variants == ["paper", "no-skip"]
     cfg = ReproduceConfig(variants="no-skip,distilhubert", scale="smoke")
     assert (
         cfg.variants == ["no-skip", "distilhubert"] and str(cfg.out_dir) == "runs/reproduce-smoke"

@@ -18,6 +18,7 @@ from gendistiller.evaluation.controls import NOISE_KINDS
 from gendistiller.reproduce.variants import (
     BRIEF_BUDGET,
     FULL,
+    GROUPS,
     SHORT,
     VARIANT_NAMES,
     VARIANTS,
@@ -154,9 +155,12 @@ class Job:
 
 
 def _known_variants(names: list[str]) -> list[str]:
-    unknown = [n for n in names if n not in VARIANT_NAMES]
+    unknown = [n for n in names if n not in VARIANT_NAMES and n not in GROUPS]
     if unknown:
-        raise ValueError(f"unknown {', '.join(unknown)}; choose from {', '.join(VARIANT_NAMES)}")
+        raise ValueError(
+            f"unknown {', '.join(unknown)}; choose from the groups {', '.join(GROUPS)}"
+            f" or the variants {', '.join(VARIANT_NAMES)}"
+        )
     return names
 
 
@@ -175,7 +179,7 @@ class ReproduceConfig(ConfigModel):
     )
     variants: Annotated[list[str], CommaList, AfterValidator(_known_variants)] = Field(
         default_factory=list,
-        description=f"comma-separated subset of: {', '.join(VARIANT_NAMES)} (default: all)",
+        description=f"comma-separated groups ({', '.join(GROUPS)}) or variants ({', '.join(VARIANT_NAMES)}); default: all",
     )
     teacher: str = Field(EMBEDDED, description="teacher spec (embedded: the shipped teacher)")
     workers: int = Field(2, ge=1, description="students trained and evaluated in parallel")
@@ -202,7 +206,8 @@ def select_variants(names: list[str] | None) -> tuple[Variant, ...]:
         _known_variants(names)
     except ValueError as err:
         raise ConfigError(f"--variants: {err}") from None
-    return tuple(v for v in VARIANTS if v.name in names)
+    chosen = {n for name in names for n in GROUPS.get(name, (name,))}
+    return tuple(v for v in VARIANTS if v.name in chosen)
 
 
 def jobs(scale: Scale, variants: tuple[Variant, ...]) -> list[Job]:

@@ -28,6 +28,7 @@ DEFAULT = "gendistiller"
 
 
 FULL, SHORT, BRIEF_BUDGET = "full", "short", "brief"
+PAPER, FAST_GROUP, BEYOND = "paper", "fast", "beyond"
 BRIEF = "gendistiller-brief"
 FAST = "gendistiller-fast"
 FAST_STAGED = "gendistiller-fast-staged"
@@ -50,6 +51,7 @@ class Variant(ConfigModel):
     )
     init_from_teacher: bool = True
     budget: Literal["full", "short", "brief"] = SHORT
+    group: Literal["paper", "fast", "beyond"] = PAPER  # the question it answers (GROUPS)
 
     def section(self) -> StudentSection:
         """This variant's ``student`` section, scaled to the teacher."""
@@ -76,18 +78,28 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(name="per-step-weights", preset=_GEN, description="one block per generation step instead of one shared", student={**_TF, "shared_weights": False}),
     Variant(name="gendistiller-random-init", preset=_GEN, description="GenDistiller from random weights", student=_TF, init_from_teacher=False),
     Variant(name="distilhubert-random-init", preset="distilhubert-base", description="DistilHuBERT from random weights", init_from_teacher=False),
-    Variant(name=FAST, preset="gendistiller-fast", description="GenDistiller on the light log-mel front-end (docs/method.md, fast students)", student=_TF, budget=FULL),
-    Variant(name="distilhubert-fast", preset="distilhubert-fast", description="DistilHuBERT on the same light front-end", budget=FULL),
-    Variant(name=FAST_STAGED, preset="gendistiller-fast", description="the fast GenDistiller after a front-end stage (300 steps: its front-end learns the teacher's layer 0)", student=_TF, frontend_stage={"steps": 300}, budget=FULL),
+    Variant(name=FAST, preset="gendistiller-fast", description="GenDistiller on the light log-mel front-end (docs/method.md, fast students)", student=_TF, budget=FULL, group=FAST_GROUP),
+    Variant(name="distilhubert-fast", preset="distilhubert-fast", description="DistilHuBERT on the same light front-end", budget=FULL, group=FAST_GROUP),
+    Variant(name=FAST_STAGED, preset="gendistiller-fast", description="the fast GenDistiller after a front-end stage (300 steps: its front-end learns the teacher's layer 0)", student=_TF, frontend_stage={"steps": 300}, budget=FULL, group=FAST_GROUP),
     # beyond the paper (docs/method.md): each switch alone on the default, against it
-    Variant(name="step-conditioned", preset=_GEN, description="a learned step embedding tells the shared block which layer it generates", student={**_TF, "step_embedding": True}),
-    Variant(name="per-step-outproj", preset=_GEN, description="one output projection per step, the block shared", student={**_TF, "per_step_output_projection": True}),
-    Variant(name="scheduled-sampling", preset=_GEN, description="teacher forcing decays linearly from 0.5 to 0 over the run", student={**_TF, **_SCHEDULED}),
-    Variant(name="depth-weighted", preset=_GEN, description="later target layers weigh more in the loss (proportional to depth)", student=_TF, loss={"depth_weight_exponent": 1.0}),
-    Variant(name="noisy-teacher-forcing", preset=_GEN, description="noise (0.3 x RMS) on the teacher-forced history", student={**_TF, "teacher_forcing_noise": 0.3}),
-    Variant(name="output-adapters", preset=_GEN, description="a low-rank (32) correction per step to the shared output projection", student={**_TF, **_ADAPTERS}),
+    Variant(name="step-conditioned", preset=_GEN, description="a learned step embedding tells the shared block which layer it generates", student={**_TF, "step_embedding": True}, group=BEYOND),
+    Variant(name="per-step-outproj", preset=_GEN, description="one output projection per step, the block shared", student={**_TF, "per_step_output_projection": True}, group=BEYOND),
+    Variant(name="scheduled-sampling", preset=_GEN, description="teacher forcing decays linearly from 0.5 to 0 over the run", student={**_TF, **_SCHEDULED}, group=BEYOND),
+    Variant(name="depth-weighted", preset=_GEN, description="later target layers weigh more in the loss (proportional to depth)", student=_TF, loss={"depth_weight_exponent": 1.0}, group=BEYOND),
+    Variant(name="noisy-teacher-forcing", preset=_GEN, description="noise (0.3 x RMS) on the teacher-forced history", student={**_TF, "teacher_forcing_noise": 0.3}, group=BEYOND),
+    Variant(name="output-adapters", preset=_GEN, description="a low-rank (32) correction per step to the shared output projection", student={**_TF, **_ADAPTERS}, group=BEYOND),
     # the ideas that helped, combined, trained like the headline pair and judged against it
-    Variant(name=PLUS, preset=_GEN, description="GenDistiller+: scheduled sampling (0.5 to 0) and output adapters (rank 32)", student={**_TF, **_SCHEDULED, **_ADAPTERS}, budget=FULL),
+    Variant(name=PLUS, preset=_GEN, description="GenDistiller+: scheduled sampling (0.5 to 0) and output adapters (rank 32)", student={**_TF, **_SCHEDULED, **_ADAPTERS}, budget=FULL, group=BEYOND),
     Variant(name=BRIEF, preset=_GEN, description="GenDistiller distilled briefly: what a task gives a student near its initialisation", student=_TF, budget=BRIEF_BUDGET),
 )  # fmt: skip
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
+
+# ``--variants`` also takes a group: its variants and the ones they are compared with, so
+# that a group alone decides its own claims (the fast students against the paper's pair;
+# the switches against gendistiller-short, gendistiller-plus against the pair)
+_COMPARED_WITH = {PAPER: (), FAST_GROUP: (BASELINE, DEFAULT),
+                  BEYOND: (BASELINE, DEFAULT, SHORT_DEFAULT)}  # fmt: skip
+GROUPS: dict[str, tuple[str, ...]] = {
+    g: tuple(v.name for v in VARIANTS if v.group == g or v.name in needs)
+    for g, needs in _COMPARED_WITH.items()
+}
