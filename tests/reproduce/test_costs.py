@@ -38,3 +38,11 @@ def test_the_section_lists_every_variant_with_its_total():
     assert "| a | 1 | 1.5 | 0.5 | 2.0 |" in text and "**2.1**" in text
     assert "worker(s)" not in text  # no worker count, no wall time claimed
     assert cost_section({}) == []
+
+
+def test_groups_sum_the_students_of_their_variants_in_the_run():
+    jobs = {"a": [_job(distill=60.0, evaluate=60.0)], "b": [_job(distill=120.0, evaluate=0.0)]}
+    cost = unit_costs(jobs, {}, {"g": ("a", "b"), "h": ("b", "missing"), "empty": ("missing",)})
+    assert cost["groups"] == {"g": 4.0, "h": 2.0}  # a group with no variant run is left out
+    text = "\n".join(cost_section({"cost": cost, "workers": 2}))
+    assert "`g` 4.0 (at least 2.0 min over 2), `h` 2.0 (at least 1.0 min over 2)" in text

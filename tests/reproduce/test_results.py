@@ -77,6 +77,12 @@ def test_a_planted_difference_is_held_and_no_difference_is_a_tie(tmp_path):
     assert "## Paired differences against the baseline" in md and "▲" in md
     assert "## Minimum detectable effects" in md
     assert (tmp_path / "out" / "scores.png").stat().st_size > 0
+    # no teacher caches and no controls in this run: the cost names only what it has
+    assert set(r["cost"]["references"]) == {"teacher", "teacher-random"}
+    assert r["cost"]["groups"]["paper"] == sum(
+        r["cost"]["variants"][v]["distill"] + r["cost"]["variants"][v]["evaluate"]
+        for v in ("gendistiller", "distilhubert", "gendistiller-v1", "gendistiller-short")
+    )
 
 
 def test_models_scored_on_different_items_are_refused(tmp_path):

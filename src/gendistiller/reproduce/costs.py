@@ -7,17 +7,18 @@ wall time (``OUT/wall_time.json``) also counts the work it redid."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gendistiller.evaluation.markdown import table
 
 
-def unit_costs(by_variant: Mapping[str, list[dict]],
-               references: Mapping[str, Mapping | None]) -> dict[str, Any]:  # fmt: skip
+def unit_costs(by_variant: Mapping[str, list[dict]], references: Mapping[str, Mapping | None],
+               groups: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:  # fmt: skip
     """Per variant, its students and their minutes distilling and evaluating (a student
     probed again with a new recipe counts that probing, not the evaluation it replaced);
-    per reference, its minutes (None where its file predates the record); the totals."""
+    per reference, its minutes (None where its file predates the record); per group of
+    variants (``groups``), its students' minutes, if it has any in the run; the totals."""
     variants = {}
     for name, results in by_variant.items():
         seconds = [r.get("seconds", {}) for r in results]
@@ -30,8 +31,14 @@ def unit_costs(by_variant: Mapping[str, list[dict]],
         for name, found in references.items()
     }
     total = sum(v["distill"] + v["evaluate"] for v in variants.values())
+    in_run = {g: [n for n in names if n in variants] for g, names in (groups or {}).items()}
     return {
         "variants": variants,
+        "groups": {
+            g: round(sum(variants[n]["distill"] + variants[n]["evaluate"] for n in names), 1)
+            for g, names in in_run.items()
+            if names
+        },
         "references": refs,
         "worker_minutes": round(total + sum(m for m in refs.values() if m is not None), 1),
         "complete": all(m is not None for m in refs.values()),
@@ -77,6 +84,17 @@ def cost_section(r: Mapping[str, Any]) -> list[str]:
         lines += [
             "",
             f"Over {workers} worker(s): at least {least:.1f} min of wall time from scratch.",
+        ]
+    if cost.get("groups"):
+        over = f" over {workers}" if workers else ""
+        per = ", ".join(
+            f"`{g}` {m:.1f}" + (f" (at least {m / workers:.1f} min{over})" if workers else "")
+            for g, m in cost["groups"].items()
+        )
+        lines += [
+            "",
+            "Per group of `--variants`, its students' minutes (a group includes the variants "
+            f"it is compared with, so groups overlap; the units besides students are shared): {per}.",
         ]
     return [*lines, ""]
 

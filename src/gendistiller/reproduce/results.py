@@ -30,7 +30,7 @@ from gendistiller.reproduce.claims import (
 from gendistiller.reproduce.costs import unit_costs
 from gendistiller.reproduce.jobs import CACHE_SECONDS, CACHES, JOBS, RUNS
 from gendistiller.reproduce.tables import ms_per_s
-from gendistiller.reproduce.variants import BASELINE, BRIEF, DEFAULT, FULL
+from gendistiller.reproduce.variants import BASELINE, BRIEF, DEFAULT, FULL, GROUPS
 
 CONVERGED_BELOW = 0.02  # the last fifth of training improves the loss by less than this
 
@@ -196,15 +196,7 @@ def build(out: Path, tasks: Sequence[str], meta: Mapping[str, Any]) -> dict[str,
         "efficiency": loaded["efficiency"],
         "claims": claims,
         "cost_claims": cost_claims(loaded["efficiency"], by_variant),
-        "cost": unit_costs(
-            by_variant,
-            {
-                "teacher caches": loaded["caches"],
-                "teacher": teacher,
-                "teacher-random": twin,
-                "controls": loaded["controls"],
-            },
-        ),  # fmt: skip
+        "cost": unit_costs(by_variant, _references(out, loaded), GROUPS),
     }
 
 
