@@ -27,8 +27,9 @@ from gendistiller.evaluation.controls import REPROBE_OFFSET
 from gendistiller.evaluation.probes import run_probes, task_store
 from gendistiller.evaluation.statistics import compare
 from gendistiller.io import write_json
-from gendistiller.reproduce.jobs import Context, task_data, teacher_upstream
+from gendistiller.reproduce.context import Context, teacher_upstream
 from gendistiller.reproduce.plan import get_scale
+from gendistiller.reproduce.probing import task_data
 
 
 def _overrides(spec: str) -> dict:

@@ -10,19 +10,11 @@ from pathlib import Path
 import pytest
 
 from gendistiller.errors import ConfigError
-from gendistiller.reproduce import jobs
-from gendistiller.reproduce.jobs import (
-    CONTROLS,
-    TEACHER,
-    Context,
-    job_done,
-    recipe_dicts,
-    reference_done,
-    run_job,
-    run_reference,
-    stale_tasks,
-)
+from gendistiller.reproduce import jobs, probing
+from gendistiller.reproduce.context import TEACHER, Context
+from gendistiller.reproduce.jobs import CONTROLS, job_done, reference_done, run_job, run_reference
 from gendistiller.reproduce.plan import SCALES, Job, Scale
+from gendistiller.reproduce.probing import recipe_dicts, stale_tasks
 from gendistiller.reproduce.variants import VARIANTS
 
 
@@ -139,7 +131,7 @@ def test_a_resumed_job_probes_only_its_stale_tasks_and_keeps_its_fidelity(tmp_pa
         probed.append(tasks)
         return {t: {"test": 3.0, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
 
-    monkeypatch.setattr(jobs, "probes", fake_probes)
+    monkeypatch.setattr(probing, "probes", fake_probes)
     monkeypatch.setattr(
         "gendistiller.evaluation.superb.load_upstream", lambda *a, **k: _FakeStudent()
     )
@@ -174,7 +166,7 @@ def test_a_stale_reference_is_probed_again_on_its_stale_tasks(tmp_path, monkeypa
     class _Teacher(_FakeStudent):
         pass
 
-    monkeypatch.setattr(jobs, "probes", fake_probes)
+    monkeypatch.setattr(probing, "probes", fake_probes)
     monkeypatch.setattr(jobs, "teacher_upstream", lambda spec: _Teacher())
     run_reference(ctx, TEACHER)
     assert probed == [("pr",)]

@@ -5,59 +5,38 @@ compared on the same items later (:mod:`gendistiller.reproduce.results`)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from gendistiller.evaluation.report import write_json
-from gendistiller.reproduce.plan import Job, Scale, distill_config
+from gendistiller.reproduce.context import (
+    CACHES,
+    TEACHER,
+    Context,
+    corpus,
+    setup,
+    teacher_upstream,
+)
+from gendistiller.reproduce.plan import Job
+from gendistiller.reproduce.probing import probe_stale, recipe_dicts, stale_tasks, task_data
 
 log = logging.getLogger(__name__)
 
-RUNS, JOBS, CACHES = "runs", "jobs", "teacher-cache"
-TEACHER, RANDOM_TWIN = "teacher", "teacher-random"
+RANDOM_TWIN = "teacher-random"
 CONTROLS = "controls"
 CACHE_SECONDS = "seconds.json"
-
-
-@dataclass
-class Context:
-    """What every job needs, picklable for worker processes."""
-
-    out: Path
-    scale: Scale
-    teacher: str
-    corpus_root: Path
-    manifest: Path
-    threads: int
-
-    def run_dir(self, job: Job) -> Path:
-        return self.out / RUNS / job.slug
-
-    def result_path(self, job: Job) -> Path:
-        return self.out / JOBS / f"{job.slug}.json"
-
-    def cache_dir(self, seed: int) -> Path | str:
-        return self.out / CACHES / f"seed{seed}" if self.scale.teacher_cache else ""
-
-    def config(self, job: Job):
-        return distill_config(job, self.scale, teacher=self.teacher, manifest=self.manifest,
-                              corpus_root=self.corpus_root, run_dir=self.run_dir(job),
-                              teacher_cache=self.cache_dir(job.seed))  # fmt: skip
 
 
 def build_cache(ctx: Context, job: Job) -> float:
     """The teacher's states for ``job``'s sequence of crops (the longest job of its seed)."""
     from gendistiller.training.teacher_cache_build import build_teacher_cache
 
-    _setup(ctx)
+    setup(ctx)
     started = time.perf_counter()
     cfg = ctx.config(job)
     build_teacher_cache(cfg, cfg.teacher.cache, steps=cfg.trainer.max_steps)
@@ -79,7 +58,7 @@ def run_job(ctx: Context, job: Job) -> float:
     spent."""
     from gendistiller.training.run import STUDENT_DIR, train
 
-    _setup(ctx)
+    setup(ctx)
     started = time.perf_counter()
     run_dir, path = ctx.run_dir(job), ctx.result_path(job)
     previous = json.loads(path.read_text()) if path.is_file() else None
@@ -133,37 +112,14 @@ def evaluate_student(
 def _fidelity(ctx: Context, student) -> dict[str, Any]:
     from gendistiller.evaluation.fidelity import fidelity
 
-    corpus = _corpus(ctx)
-    held_out = [r for r in corpus.records if r.split == "test"]
+    found = corpus(ctx)
+    held_out = [r for r in found.records if r.split == "test"]
     random.Random(0).shuffle(held_out)  # the same utterances for every student
     chosen = held_out[: ctx.scale.fidelity_utterances]
-    fid = fidelity(student, teacher_upstream(ctx.teacher), (corpus.load(r) for r in chosen),
+    fid = fidelity(student, teacher_upstream(ctx.teacher), (found.load(r) for r in chosen),
                    metric="cka", ids=[r.id for r in chosen])  # fmt: skip
     return {"target_layers": fid.target_layers, "l1": fid.l1, "cosine": fid.cosine,
             "items": fid.items}  # fmt: skip
-
-
-def recipe_dicts(ctx: Context, tasks: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Each task's probe recipe at this scale, as a probe result records it."""
-    from gendistiller.evaluation.probes import TASKS
-
-    return {t: asdict(TASKS[t].recipe.with_overrides(**ctx.scale.recipe_overrides(t)))
-            for t in tasks}  # fmt: skip
-
-
-def stale_tasks(ctx: Context, result: dict, tasks: tuple[str, ...]) -> tuple[str, ...]:
-    """The tasks of ``tasks`` that ``result`` (a student's or reference's) has not probed
-    with this scale's recipe: missing, or trained with another (e.g. fewer heads)."""
-    wanted, probed = recipe_dicts(ctx, tasks), result.get("probes", {})
-    return tuple(t for t in tasks if probed.get(t, {}).get("recipe") != wanted[t])
-
-
-def probe_stale(ctx: Context, upstream, previous: dict | None, tasks: tuple[str, ...],
-                cache: Path | None = None) -> dict[str, Any]:  # fmt: skip
-    """``previous``'s probe results for the tasks still fresh, the others probed now."""
-    stale = stale_tasks(ctx, previous or {}, tasks)
-    found = probes(ctx, upstream, cache=cache, tasks=stale) if stale else {}
-    return {t: found[t] if t in found else previous["probes"][t] for t in tasks}
 
 
 def reference_done(ctx: Context, which: str) -> bool:
@@ -187,7 +143,7 @@ def run_reference(ctx: Context, which: str) -> float:
     """Probe the teacher, then run the controls on its cached features (OUT/teacher.json,
     OUT/controls.json), or probe its random twin (OUT/teacher-random.json), skipping what
     is written with this scale's recipes; returns seconds spent."""
-    _setup(ctx)
+    setup(ctx)
     started = time.perf_counter()
     path = ctx.out / f"{which}.json"
     previous = json.loads(path.read_text()) if path.is_file() else None
@@ -206,7 +162,7 @@ def evaluate_reference(ctx: Context, which: str, previous: dict | None = None) -
     """The teacher's probes (its features cached on disk, for the controls), or those of
     its random-weight twin: the same architecture, never trained (``previous``: its
     earlier result, whose fresh tasks are kept)."""
-    _setup(ctx)
+    setup(ctx)
     if which == TEACHER:
         upstream, cache = teacher_upstream(ctx.teacher), ctx.out / "teacher-features"
     else:
@@ -224,78 +180,13 @@ def run_controls(ctx: Context, teacher_results: dict | None = None) -> dict[str,
     (``teacher_results``: the teacher's own probe results, not recomputed)."""
     from gendistiller.evaluation.controls import run_controls as controls
 
-    _setup(ctx)
+    setup(ctx)
     data, recipes = task_data(ctx)
     found = controls(teacher_upstream(ctx.teacher), data, recipes=recipes,
                      probe_seed=ctx.scale.probe_seed, cosines=ctx.scale.controls,
                      kinds=ctx.scale.control_noise, cache_dir=ctx.out / "teacher-features",
                      teacher_results=teacher_results)  # fmt: skip
     return {**found, "recipes": {t: asdict(r) for t, r in recipes.items()}}
-
-
-def task_data(ctx: Context, tasks: tuple[str, ...] | None = None) -> tuple[dict, dict]:
-    """Every task's examples (the same for every model) and its recipe at this scale
-    (``tasks``: a subset of the scale's)."""
-    from gendistiller.evaluation.probes import TASKS
-
-    corpus = _corpus(ctx)
-    data = {
-        t: TASKS[t].from_corpus(corpus).subset(*ctx.scale.probe_examples).check()
-        for t in (ctx.scale.tasks if tasks is None else tasks)
-    }
-    recipes = {t: TASKS[t].recipe.with_overrides(**ctx.scale.recipe_overrides(t)) for t in data}
-    return data, recipes
-
-
-def probes(ctx: Context, upstream, cache: Path | None = None,
-           tasks: tuple[str, ...] | None = None) -> dict[str, Any]:  # fmt: skip
-    from gendistiller.evaluation.probes import run_probes
-
-    data, recipes = task_data(ctx, tasks)
-    results = run_probes(upstream, data, cache_dir=cache, recipes=recipes,
-                         seed=ctx.scale.probe_seed, progress=False)  # fmt: skip
-    keep = (
-        "metric",
-        "lower_is_better",
-        "test",
-        "dev",
-        "chance",
-        "layer_weights",
-        "recipe",
-        "items",
-    )
-    return {t: {k: r.as_dict()[k] for k in keep} for t, r in results.items()}
-
-
-def _setup(ctx: Context) -> None:
-    torch.set_num_threads(ctx.threads)
-    _quiet_libraries()
-
-
-def _quiet_libraries() -> None:
-    """Dozens of runs: keep their per-run chatter (weight loading, shard writing, info
-    lines) out of the reproduction's own progress lines."""
-    import transformers
-
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-    for name in ("gendistiller", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-@functools.lru_cache(maxsize=2)
-def _load_corpus(root: Path):
-    from gendistiller.corpus import load_corpus
-
-    return load_corpus(root)
-
-
-@functools.lru_cache(maxsize=2)
-def teacher_upstream(spec: str):
-    """One teacher per process: every job of a worker compares against the same one."""
-    from gendistiller.evaluation.superb import load_upstream
-
-    return load_upstream(spec, name=TEACHER)
 
 
 def _random_twin(spec: str):
@@ -305,7 +196,3 @@ def _random_twin(spec: str):
 
     twin = Teacher.from_config(teacher_upstream(spec).config, seed=0, name=RANDOM_TWIN)
     return Upstream(twin, name=RANDOM_TWIN)
-
-
-def _corpus(ctx: Context):
-    return _load_corpus(ctx.corpus_root)

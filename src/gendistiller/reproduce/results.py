@@ -27,8 +27,9 @@ from gendistiller.reproduce.claims import (
     outcome,
     stat,
 )
+from gendistiller.reproduce.context import CACHES, JOBS, RUNS
 from gendistiller.reproduce.costs import unit_costs
-from gendistiller.reproduce.jobs import CACHE_SECONDS, CACHES, JOBS, RUNS
+from gendistiller.reproduce.jobs import CACHE_SECONDS
 from gendistiller.reproduce.tables import ms_per_s
 from gendistiller.reproduce.variants import BASELINE, BRIEF, DEFAULT, FULL, GROUPS
 

@@ -30,7 +30,8 @@ import torch
 
 from gendistiller.evaluation.report import write_json
 from gendistiller.reproduce import jobs as work
-from gendistiller.reproduce.jobs import RANDOM_TWIN, TEACHER, Context
+from gendistiller.reproduce.context import TEACHER, Context, teacher_upstream
+from gendistiller.reproduce.jobs import RANDOM_TWIN
 from gendistiller.reproduce.plan import Job, Scale, jobs
 from gendistiller.reproduce.variants import BRIEF_BUDGET, FULL, Variant
 from gendistiller.teachers import EMBEDDED
@@ -173,7 +174,7 @@ def time_variants(ctx: Context, variants: tuple[Variant, ...]) -> dict[str, Any]
     previous = torch.get_num_threads()
     torch.set_num_threads(ctx.threads)
     try:
-        upstreams = {"teacher": work.teacher_upstream(ctx.teacher)}
+        upstreams = {"teacher": teacher_upstream(ctx.teacher)}
         for v in variants:
             job = Job(v, ctx.scale.seeds_of(v)[0])
             upstreams[v.name] = load_upstream(ctx.run_dir(job) / STUDENT_DIR, name=v.name)
