@@ -18,7 +18,7 @@ import json
 import torch
 
 from gendistiller.encoders import load_encoder
-from gendistiller.measure.timer import forward, time_calls
+from gendistiller.measure.timer import forward, ratios, time_calls
 
 
 def main() -> None:
@@ -44,8 +44,8 @@ def main() -> None:
         model = load_encoder(spec).eval()
         found = time_calls({"masked": forward(model, batch, lengths), "plain": forward(model, batch)},
                            repeats=args.repeats, settle=1, threads=args.threads)  # fmt: skip
-        masked, plain = found["masked"].median_ms, found["plain"].median_ms
-        rows[spec] = {"masked_ms": masked, "plain_ms": plain, "ratio": round(masked / plain, 3)}
+        rows[spec] = {"masked_ms": found["masked"].median_ms, "plain_ms": found["plain"].median_ms,
+                      "ratio": ratios(found, "plain")["masked"]}  # fmt: skip
     print(json.dumps({"batch_seconds": [round(s, 2) for s in seconds], "threads": args.threads,
                       "repeats": args.repeats, "models": rows}, indent=1))  # fmt: skip
     if not args.json:

@@ -26,7 +26,8 @@ def test_references_without_a_record_are_named_and_left_out_of_the_sum():
                       {"teacher": {"probes": {}}, "teacher-random": None})  # fmt: skip
     assert cost["references"] == {"teacher": None, "teacher-random": None}
     assert cost["worker_minutes"] == 2.0 and not cost["complete"]
-    text = "\n".join(cost_section({"cost": cost, "workers": 2}))
+    text = "\n".join(cost_section({"cost": cost, "workers": 2, "threads": 1}))
+    assert "Minutes on one worker (1 torch thread)" in text
     assert "| teacher | – | – | not recorded | not recorded |" in text
     assert "(the units not recorded left out)" in text
     assert "Over 2 worker(s): at least 1.0 min" in text
@@ -37,6 +38,7 @@ def test_the_section_lists_every_variant_with_its_total():
     text = "\n".join(cost_section({"cost": cost}))
     assert "| a | 1 | 1.5 | 0.5 | 2.0 |" in text and "**2.1**" in text
     assert "worker(s)" not in text  # no worker count, no wall time claimed
+    assert "(its torch threads)" in text  # a run that predates the record of its threads
     assert cost_section({}) == []
 
 

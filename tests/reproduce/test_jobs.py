@@ -1,6 +1,7 @@
 """Resuming a reproduction: the controls are run again when the scale asks for degraded
 copies that the written controls.json does not hold (a new kind of noise, a new cosine),
-and probes are trained again only for the tasks whose recipe changed."""
+probes and controls are trained again only for the tasks whose recipe changed, and a
+result is kept only while the student it measured is."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from gendistiller.reproduce.probing import recipe_dicts, stale_tasks
 from gendistiller.reproduce.variants import VARIANTS
 
 
-def _controls_json(copies: list[tuple[str | None, float]]) -> dict:
+def _controls_json(copies: list[tuple[str | None, float]], tasks=SCALES["cpu"].tasks,
+                   score: float = 1.0) -> dict:  # fmt: skip
     """A controls.json holding these degraded copies (kind None: written before kinds)."""
     rows = {"teacher (probe seed 100)": {"cosine": None}}
     for kind, c in copies:
         rows[f"teacher~{kind}{c:g}"] = {"cosine": c} | ({"kind": kind} if kind else {})
-    return {"tasks": {"pr": {"controls": rows}}}
+    return {"tasks": {t: {"controls": rows, "passed": True, "mde": score} for t in tasks}}
 
 
 def _probed(ctx: Context, tasks=None, score: float = 1.0) -> dict:
@@ -59,8 +61,9 @@ def test_controls_are_redone_when_the_scale_asks_for_other_copies(tmp_path, monk
 
     calls = []
 
-    def fake_controls(ctx, teacher_results):  # the probes themselves are tested elsewhere
+    def fake_controls(ctx, teacher_results, tasks):  # the probes are tested elsewhere
         calls.append(teacher_results)
+        assert tasks == ctx.scale.tasks  # other copies: every task's controls again
         copies = [(k, c) for k in ctx.scale.control_noise for c in ctx.scale.controls]
         return _controls_json(copies) | {"recipes": recipe_dicts(ctx, ctx.scale.tasks)}
 
@@ -76,6 +79,36 @@ def test_controls_are_redone_when_the_scale_asks_for_other_copies(tmp_path, monk
     assert not reference_done(_context(tmp_path, controls=(0.9,)), TEACHER)
     # controls probed with other recipes are redone too
     assert not reference_done(_context(tmp_path, task_recipes={}), TEACHER)
+
+
+def test_controls_are_redone_only_for_the_tasks_whose_recipe_changed(tmp_path, monkeypatch):
+    ctx = _context(tmp_path)
+    copies = [(k, c) for k in ctx.scale.control_noise for c in ctx.scale.controls]
+    (tmp_path / f"{TEACHER}.json").write_text(json.dumps({"probes": _probed(ctx)}))
+    old = _controls_json(copies, score=2.0) | {"recipes": recipe_dicts(ctx, ctx.scale.tasks)}
+    old["recipes"]["sid"] = {**old["recipes"]["sid"], "seeds": 1}  # before SID averaged heads
+    old["tasks"]["ks"]["passed"] = False
+    (tmp_path / f"{CONTROLS}.json").write_text(json.dumps(old))
+    assert jobs.stale_controls(ctx, old) == ("sid",)
+    calls = []
+
+    def fake_controls(ctx, teacher_results, tasks):
+        calls.append(tasks)
+        return _controls_json(copies, tasks, score=3.0) | {"recipes": recipe_dicts(ctx, tasks)}
+
+    monkeypatch.setattr(jobs, "run_controls", fake_controls)
+    run_reference(ctx, TEACHER)
+    assert calls == [("sid",)]
+    new = json.loads((tmp_path / f"{CONTROLS}.json").read_text())
+    assert {t: r["mde"] for t, r in new["tasks"].items()} == {
+        "pr": 2.0,
+        "sid": 3.0,
+        "ks": 2.0,
+        "ic": 2.0,
+    }
+    assert new["recipes"] == recipe_dicts(ctx, ctx.scale.tasks)
+    assert new["passed"] is False  # a kept task's verdict still counts
+    assert reference_done(ctx, TEACHER)
 
 
 def test_the_cpu_scale_averages_heads_on_its_noisiest_probes():
@@ -117,7 +150,7 @@ def test_a_resumed_job_probes_only_its_stale_tasks_and_keeps_its_fidelity(tmp_pa
     ctx = _context(tmp_path)
     job = Job(next(v for v in VARIANTS if v.budget == "full"), 0)
     ctx.run_dir(job).mkdir(parents=True)
-    (ctx.run_dir(job) / "trained.json").write_text("{}")  # distilled already: never again
+    ctx.trained_path(job).write_text('{"steps": 800, "seconds": 10.0}')  # never again
     old = {"fidelity": {"l1": [0.5]}, "probes": _probed(ctx, score=2.0),
            "seconds": {"distill": 10.0, "evaluate": 5.0}}  # fmt: skip
     old["probes"]["sid"]["recipe"] = {**old["probes"]["sid"]["recipe"], "seeds": 1}
@@ -149,6 +182,55 @@ def test_a_resumed_job_probes_only_its_stale_tasks_and_keeps_its_fidelity(tmp_pa
     assert list(new["probes"]) == list(ctx.scale.tasks)
     assert new["seconds"]["distill"] == 10.0 and "reprobe" in new["seconds"]
     assert job_done(ctx, job)
+
+
+def _fake_evaluation(ctx, monkeypatch, probed: list) -> None:
+    def fake_probes(ctx, upstream, cache=None, tasks=None):
+        probed.append(tasks)
+        return {t: {"test": 3.0, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
+
+    monkeypatch.setattr(probing, "probes", fake_probes)
+    monkeypatch.setattr(
+        "gendistiller.evaluation.superb.load_upstream", lambda *a, **k: _FakeStudent()
+    )
+    monkeypatch.setattr(jobs, "_fidelity", lambda *a: {"l1": [0.9]})
+
+
+class _Trained:
+    global_step = 800
+
+
+def test_a_result_whose_student_is_gone_is_not_mixed_with_a_new_student(tmp_path, monkeypatch):
+    ctx = _context(tmp_path)
+    job = Job(next(v for v in VARIANTS if v.budget == "full"), 0)
+    old = {"fidelity": {"l1": [0.5]}, "probes": _probed(ctx, score=2.0),
+           "seconds": {"distill": 10.0, "evaluate": 5.0}}  # fmt: skip
+    old["probes"]["sid"]["recipe"] = {**old["probes"]["sid"]["recipe"], "seeds": 1}
+    ctx.result_path(job).parent.mkdir(parents=True)
+    ctx.result_path(job).write_text(json.dumps(old))  # its run folder was deleted
+    trainings, probed = [], []
+    _fake_evaluation(ctx, monkeypatch, probed)
+    monkeypatch.setattr(
+        "gendistiller.training.run.train", lambda cfg, progress: trainings.append(1) or _Trained()
+    )
+    monkeypatch.setattr(ctx, "config", lambda job: None)
+    run_job(ctx, job)
+    new = json.loads(ctx.result_path(job).read_text())
+    assert trainings == [1] and probed == [ctx.scale.tasks]  # the new student, every task
+    assert new["fidelity"] == {"l1": [0.9]} and "reprobe" not in new["seconds"]
+    assert json.loads(ctx.trained_path(job).read_text())["steps"] == 800
+
+
+def test_a_student_distilled_before_a_kill_keeps_its_distill_time(tmp_path, monkeypatch):
+    ctx = _context(tmp_path)
+    job = Job(next(v for v in VARIANTS if v.budget == "full"), 0)
+    ctx.run_dir(job).mkdir(parents=True)
+    ctx.trained_path(job).write_text('{"steps": 800, "seconds": 42.0}')  # no result yet
+    _fake_evaluation(ctx, monkeypatch, [])
+    monkeypatch.setattr("gendistiller.training.run.train", lambda *a, **k: pytest.fail("again"))
+    run_job(ctx, job)
+    seconds = json.loads(ctx.result_path(job).read_text())["seconds"]
+    assert seconds["distill"] == 42.0 and set(seconds) == {"distill", "evaluate"}
 
 
 def test_a_stale_reference_is_probed_again_on_its_stale_tasks(tmp_path, monkeypatch):

@@ -79,9 +79,12 @@ def test_a_planted_difference_is_held_and_no_difference_is_a_tie(tmp_path):
     assert (tmp_path / "out" / "scores.png").stat().st_size > 0
     # no teacher caches and no controls in this run: the cost names only what it has
     assert set(r["cost"]["references"]) == {"teacher", "teacher-random"}
-    assert r["cost"]["groups"]["paper"] == sum(
-        r["cost"]["variants"][v]["distill"] + r["cost"]["variants"][v]["evaluate"]
-        for v in ("gendistiller", "distilhubert", "gendistiller-v1", "gendistiller-short")
+    assert r["cost"]["groups"]["paper"] == pytest.approx(
+        sum(
+            r["cost"]["variants"][v]["distill"] + r["cost"]["variants"][v]["evaluate"]
+            for v in ("gendistiller", "distilhubert", "gendistiller-v1", "gendistiller-short")
+        ),
+        abs=0.05,  # the group's sum is rounded once, the variants' each
     )
 
 

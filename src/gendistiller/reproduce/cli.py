@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         "machine": f"{machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}",
         "wall_minutes": round(wall["seconds"] / 60, 1),
         "invocations": wall["invocations"],
-        "workers": opts.workers,
+        "workers": opts.workers,  # this invocation's, as the threads
+        "threads": opts.threads,
         "teacher_spec": opts.teacher,
         "scale_settings": scale.to_dict(),
     }

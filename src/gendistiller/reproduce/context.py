@@ -34,6 +34,13 @@ class Context:
     def result_path(self, job: Job) -> Path:
         return self.out / JOBS / f"{job.slug}.json"
 
+    def trained_path(self, job: Job) -> Path:
+        """Written once ``job``'s student is distilled: its steps and seconds."""
+        return self.run_dir(job) / "trained.json"
+
+    def distilled(self, job: Job) -> bool:
+        return self.trained_path(job).is_file()
+
     def cache_dir(self, seed: int) -> Path | str:
         return self.out / CACHES / f"seed{seed}" if self.scale.teacher_cache else ""
 

@@ -1,5 +1,5 @@
-"""What a reproduction's work cost: the minutes each unit spent on its worker (one torch
-thread), as the unit recorded them: a student's distillation and its latest evaluation
+"""What a reproduction's work cost: the minutes each unit spent on its worker (with the
+run's ``--threads``), as the unit recorded them: a student's distillation and its latest evaluation
 (``OUT/jobs/*.json``, ``seconds``), the teacher's and its twin's probes, the controls.
 Their sum over the workers is the least wall time a run from scratch of the same
 variants needs, whatever the invocations that produced this one were; a resumed run's
@@ -46,10 +46,12 @@ def unit_costs(by_variant: Mapping[str, list[dict]], references: Mapping[str, Ma
 
 
 def cost_section(r: Mapping[str, Any]) -> list[str]:
-    """The markdown of :func:`unit_costs` in ``r["cost"]`` (``r["workers"]``: the run's)."""
-    cost, workers = r.get("cost"), r.get("workers")
+    """The markdown of :func:`unit_costs` in ``r["cost"]`` (``r["workers"]``,
+    ``r["threads"]``: the last invocation's)."""
+    cost, workers, threads = r.get("cost"), r.get("workers"), r.get("threads")
     if not cost:
         return []
+    threads = f"{threads} torch thread{'s' * (threads != 1)}" if threads else "its torch threads"
     rows = []
     for name, v in cost["variants"].items():
         total = v["distill"] + v["evaluate"]
@@ -72,7 +74,7 @@ def cost_section(r: Mapping[str, Any]) -> list[str]:
     lines = [
         "## Cost of each unit of work",
         "",
-        "Minutes on one worker (one torch thread), as each unit recorded them: a student's "
+        f"Minutes on one worker ({threads}), as each unit recorded them: a student's "
         "distillation and its latest evaluation (a student probed again with a new recipe "
         "counts that probing; its fidelity was kept). Their sum over the workers is the "
         "least wall time a run from scratch of these variants needs.",

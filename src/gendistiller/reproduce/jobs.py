@@ -9,7 +9,6 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -60,20 +59,20 @@ def run_job(ctx: Context, job: Job) -> float:
 
     setup(ctx)
     started = time.perf_counter()
-    run_dir, path = ctx.run_dir(job), ctx.result_path(job)
-    previous = json.loads(path.read_text()) if path.is_file() else None
-    trained = run_dir / "trained.json"
-    if not trained.is_file():
+    path, trained = ctx.result_path(job), ctx.trained_path(job)
+    # A result is only this student's while the student it measured is still there.
+    previous = json.loads(path.read_text()) if path.is_file() and trained.is_file() else None
+    if trained.is_file():  # distilled by an earlier invocation (killed before its result?)
+        distill = json.loads(trained.read_text())["seconds"]
+    else:
         result = train(ctx.config(job), progress=False)
-        write_json(
-            trained,
-            {"steps": result.global_step, "seconds": round(time.perf_counter() - started, 1)},
-        )
-    train_seconds = time.perf_counter() - started
-    report = evaluate_student(ctx, job, run_dir / STUDENT_DIR, previous)
-    spent = round(time.perf_counter() - started - train_seconds, 1)
+        distill = round(time.perf_counter() - started, 1)
+        write_json(trained, {"steps": result.global_step, "seconds": distill})
+    evaluating = time.perf_counter()
+    report = evaluate_student(ctx, job, ctx.run_dir(job) / STUDENT_DIR, previous)
+    spent = round(time.perf_counter() - evaluating, 1)
     report["seconds"] = (
-        {"distill": round(train_seconds, 1), "evaluate": spent}
+        {"distill": distill, "evaluate": spent}
         if previous is None
         else {**previous["seconds"], "reprobe": spent}  # what a resumed run added
     )
@@ -126,17 +125,28 @@ def reference_done(ctx: Context, which: str) -> bool:
     """Whether ``run_reference(ctx, which)`` has nothing left to do: its probes written with
     this scale's recipes and, for the teacher, controls with the scale's degraded copies
     and recipes (else what differs is run again)."""
-    from gendistiller.evaluation.controls import control_set
-
     path = ctx.out / f"{which}.json"
     done = path.is_file() and not stale_tasks(ctx, json.loads(path.read_text()), ctx.scale.tasks)
     if which == TEACHER and ctx.scale.controls:
-        path = ctx.out / f"{CONTROLS}.json"
-        done = done and path.is_file()
-        found = json.loads(path.read_text()) if done else {}
-        done = done and control_set(found) == ctx.scale.control_copies()
-        done = done and found.get("recipes") == recipe_dicts(ctx, ctx.scale.tasks)
+        done = done and not stale_controls(ctx, _controls_written(ctx))
     return done
+
+
+def _controls_written(ctx: Context) -> dict | None:
+    path = ctx.out / f"{CONTROLS}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def stale_controls(ctx: Context, found: dict | None) -> tuple[str, ...]:
+    """The tasks whose controls (``found``: OUT/controls.json) are missing or were run
+    with other recipes; every task when the degraded copies are not the scale's."""
+    from gendistiller.evaluation.controls import control_set
+
+    tasks = ctx.scale.tasks
+    if not found or control_set(found) != ctx.scale.control_copies():
+        return tasks
+    wanted, run = recipe_dicts(ctx, tasks), found.get("recipes", {})
+    return tuple(t for t in tasks if t not in found["tasks"] or run.get(t) != wanted[t])
 
 
 def run_reference(ctx: Context, which: str) -> float:
@@ -150,12 +160,30 @@ def run_reference(ctx: Context, which: str) -> float:
     if previous is None or stale_tasks(ctx, previous, ctx.scale.tasks):
         found = evaluate_reference(ctx, which, previous)
         write_json(path, {**found, "seconds": round(time.perf_counter() - started, 1)})
-    if which == TEACHER and ctx.scale.controls and not reference_done(ctx, which):
-        controls_started = time.perf_counter()
-        found = run_controls(ctx, json.loads(path.read_text())["probes"])
-        seconds = round(time.perf_counter() - controls_started, 1)
-        write_json(ctx.out / f"{CONTROLS}.json", {**found, "seconds": seconds})
+    if which == TEACHER and ctx.scale.controls:
+        _update_controls(ctx, json.loads(path.read_text())["probes"])
     return time.perf_counter() - started
+
+
+def _update_controls(ctx: Context, teacher_results: dict) -> None:
+    """Run the controls of the tasks whose controls are stale, keeping the others'."""
+    written = _controls_written(ctx)
+    stale = stale_controls(ctx, written)
+    if not stale:
+        return
+    started = time.perf_counter()
+    found = run_controls(ctx, teacher_results, stale)
+    seconds = round(time.perf_counter() - started, 1)  # this run's: what it redid
+    if len(stale) < len(ctx.scale.tasks):
+        found = _merge_controls(ctx, written, found)
+    write_json(ctx.out / f"{CONTROLS}.json", {**found, "seconds": seconds})
+
+
+def _merge_controls(ctx: Context, kept: dict, new: dict) -> dict:
+    tasks = {t: new["tasks"].get(t, kept["tasks"].get(t)) for t in ctx.scale.tasks}
+    recipes = {t: new["recipes"].get(t, kept["recipes"].get(t)) for t in ctx.scale.tasks}
+    return {**new, "tasks": tasks, "recipes": recipes,
+            "passed": all(t["passed"] for t in tasks.values())}  # fmt: skip
 
 
 def evaluate_reference(ctx: Context, which: str, previous: dict | None = None) -> dict[str, Any]:
@@ -175,18 +203,20 @@ def evaluate_reference(ctx: Context, which: str, previous: dict | None = None) -
     }
 
 
-def run_controls(ctx: Context, teacher_results: dict | None = None) -> dict[str, Any]:
-    """The teacher against itself re-probed and against its degraded copies
-    (``teacher_results``: the teacher's own probe results, not recomputed)."""
+def run_controls(ctx: Context, teacher_results: dict | None = None,
+                 tasks: tuple[str, ...] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The teacher against itself re-probed and against its degraded copies, on ``tasks``
+    (default: the scale's; ``teacher_results``: the teacher's own probe results, not
+    recomputed)."""
     from gendistiller.evaluation.controls import run_controls as controls
 
     setup(ctx)
-    data, recipes = task_data(ctx)
+    data, recipes = task_data(ctx, tasks)
     found = controls(teacher_upstream(ctx.teacher), data, recipes=recipes,
                      probe_seed=ctx.scale.probe_seed, cosines=ctx.scale.controls,
                      kinds=ctx.scale.control_noise, cache_dir=ctx.out / "teacher-features",
                      teacher_results=teacher_results)  # fmt: skip
-    return {**found, "recipes": {t: asdict(r) for t, r in recipes.items()}}
+    return {**found, "recipes": recipe_dicts(ctx, tuple(data))}
 
 
 def _random_twin(spec: str):

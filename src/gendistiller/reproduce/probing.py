@@ -21,8 +21,7 @@ def task_data(ctx: Context, tasks: tuple[str, ...] | None = None) -> tuple[dict,
         t: TASKS[t].from_corpus(found).subset(*ctx.scale.probe_examples).check()
         for t in (ctx.scale.tasks if tasks is None else tasks)
     }
-    recipes = {t: TASKS[t].recipe.with_overrides(**ctx.scale.recipe_overrides(t)) for t in data}
-    return data, recipes
+    return data, recipes(ctx, tuple(data))
 
 
 def probes(ctx: Context, upstream, cache: Path | None = None,
@@ -45,12 +44,16 @@ def probes(ctx: Context, upstream, cache: Path | None = None,
     return {t: {k: r.as_dict()[k] for k in keep} for t, r in results.items()}
 
 
-def recipe_dicts(ctx: Context, tasks: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Each task's probe recipe at this scale, as a probe result records it."""
+def recipes(ctx: Context, tasks: tuple[str, ...]) -> dict[str, Any]:
+    """Each task's probe recipe at this scale: its own, with the scale's overrides."""
     from gendistiller.evaluation.probes import TASKS
 
-    return {t: asdict(TASKS[t].recipe.with_overrides(**ctx.scale.recipe_overrides(t)))
-            for t in tasks}  # fmt: skip
+    return {t: TASKS[t].recipe.with_overrides(**ctx.scale.recipe_overrides(t)) for t in tasks}
+
+
+def recipe_dicts(ctx: Context, tasks: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Each task's probe recipe at this scale, as a probe result records it."""
+    return {t: asdict(r) for t, r in recipes(ctx, tasks).items()}
 
 
 def stale_tasks(ctx: Context, result: dict, tasks: tuple[str, ...]) -> tuple[str, ...]:

@@ -61,7 +61,8 @@ def reproduce(
     planned = jobs(scale, variants)
     todo = [j for j in planned if not work.job_done(ctx, j)]
     done = len(planned) - len(todo)
-    reprobe = sum(ctx.result_path(j).is_file() for j in todo)  # distilled, a recipe changed
+    # distilled and evaluated, but a task's recipe changed since
+    reprobe = sum(ctx.result_path(j).is_file() and ctx.distilled(j) for j in todo)
     say(
         f"{len(planned)} students ({len(variants)} variants) at scale {scale.name}: "
         f"{done} done, {len(todo)} to run{f' ({reprobe} only probed again)' if reprobe else ''} "
@@ -106,7 +107,7 @@ def _caches_to_build(ctx: Context, todo: list[Job]) -> list[Job]:
         return []
     longest: dict[int, Job] = {}
     for job in todo:
-        if (ctx.run_dir(job) / "trained.json").is_file():
+        if ctx.distilled(job):
             continue
         best = longest.get(job.seed)
         if best is None or ctx.scale.steps_of(job.variant) > ctx.scale.steps_of(best.variant):

@@ -63,7 +63,7 @@ class MaskedGroupNorm(nn.GroupNorm):
         centred = x - torch.bmm(x, m) / count
         var = torch.bmm(centred.square(), m) / count
         scale = torch.rsqrt(var + self.eps) * self.weight[None, :, None]
-        if torch.is_grad_enabled() and centred.requires_grad:
+        if torch.is_grad_enabled() and (centred.requires_grad or scale.requires_grad):
             return torch.addcmul(self.bias[None, :, None], centred, scale)
         return centred.mul_(scale).add_(self.bias[None, :, None])  # inference: in place
 
