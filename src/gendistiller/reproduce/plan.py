@@ -110,7 +110,8 @@ SCALES: dict[str, Scale] = {
         control_noise=("utterance",),
         teacher_cache=True,
     ),
-    # The published run (docs/results/): at most two hours on 2 CPU cores (2 workers).
+    # The published run (docs/results/): its `paper` group 84 min from scratch on 2 CPU
+    # cores (2 workers), every group about 140 (docs/reproduce.md).
     "cpu": Scale(
         name="cpu",
         corpus_size="eval",
@@ -169,7 +170,7 @@ class ReproduceConfig(ConfigModel):
 
     scale: Literal[tuple(SCALES)] = Field(  # type: ignore[valid-type]
         "cpu",
-        description="smoke: seconds, for tests; cpu: the published run (under two hours on 2 cores)",
+        description="smoke: seconds, for tests; cpu: the published run (its paper group 84 min on 2 cores)",
     )
     out: str = Field(
         "", description="work folder (default: runs/reproduce-SCALE); a rerun resumes it"
