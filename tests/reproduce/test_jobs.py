@@ -146,6 +146,18 @@ class _FakeStudent:
             return []
 
 
+def _fake_evaluation(ctx, monkeypatch, probed: list) -> None:
+    def fake_probes(ctx, upstream, cache=None, tasks=None):
+        probed.append(tasks)
+        return {t: {"test": 3.0, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
+
+    monkeypatch.setattr(probing, "probes", fake_probes)
+    monkeypatch.setattr(
+        "gendistiller.evaluation.superb.load_upstream", lambda *a, **k: _FakeStudent()
+    )
+    monkeypatch.setattr(jobs, "_fidelity", lambda *a: {"l1": [0.9]})
+
+
 def test_a_resumed_job_probes_only_its_stale_tasks_and_keeps_its_fidelity(tmp_path, monkeypatch):
     ctx = _context(tmp_path)
     job = Job(next(v for v in VARIANTS if v.budget == "full"), 0)
@@ -159,15 +171,7 @@ def test_a_resumed_job_probes_only_its_stale_tasks_and_keeps_its_fidelity(tmp_pa
     assert not job_done(ctx, job)
 
     probed = []
-
-    def fake_probes(ctx, upstream, cache=None, tasks=None):
-        probed.append(tasks)
-        return {t: {"test": 3.0, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
-
-    monkeypatch.setattr(probing, "probes", fake_probes)
-    monkeypatch.setattr(
-        "gendistiller.evaluation.superb.load_upstream", lambda *a, **k: _FakeStudent()
-    )
+    _fake_evaluation(ctx, monkeypatch, probed)
     monkeypatch.setattr(jobs, "_fidelity", lambda *a: pytest.fail("fidelity is kept"))
     run_job(ctx, job)
     assert probed == [("sid",)]
@@ -182,18 +186,6 @@ def test_a_resumed_job_probes_only_its_stale_tasks_and_keeps_its_fidelity(tmp_pa
     assert list(new["probes"]) == list(ctx.scale.tasks)
     assert new["seconds"]["distill"] == 10.0 and "reprobe" in new["seconds"]
     assert job_done(ctx, job)
-
-
-def _fake_evaluation(ctx, monkeypatch, probed: list) -> None:
-    def fake_probes(ctx, upstream, cache=None, tasks=None):
-        probed.append(tasks)
-        return {t: {"test": 3.0, "recipe": r} for t, r in recipe_dicts(ctx, tasks).items()}
-
-    monkeypatch.setattr(probing, "probes", fake_probes)
-    monkeypatch.setattr(
-        "gendistiller.evaluation.superb.load_upstream", lambda *a, **k: _FakeStudent()
-    )
-    monkeypatch.setattr(jobs, "_fidelity", lambda *a: {"l1": [0.9]})
 
 
 class _Trained:
