@@ -161,6 +161,12 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, sync: bool = True) -> N
         fh.write(data)
 
 
+def read_json(path: str | os.PathLike, default: Any = None) -> Any:
+    """The JSON in ``path``, or ``default`` where there is no such file (a unit not run yet)."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else default
+
+
 def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
     """Write ``obj`` as JSON (sorted as given, trailing newline), atomically."""
     write_text(path, json.dumps(obj, indent=indent) + "\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gendistiller.evaluation.report import write_json
+from gendistiller.io import read_json
 from gendistiller.reproduce.context import (
     CACHES,
     TEACHER,
@@ -46,7 +47,7 @@ def add_cache_seconds(ctx: Context, seed: int, seconds: float) -> None:
     """Add a cache build's time to OUT/teacher-cache/seconds.json (per seed: a cache
     extended for a longer run adds its extension)."""
     path = ctx.out / CACHES / CACHE_SECONDS
-    found = json.loads(path.read_text()) if path.is_file() else {}
+    found = read_json(path, {})
     found[str(seed)] = round(found.get(str(seed), 0.0) + seconds, 1)
     write_json(path, found)
 
@@ -61,7 +62,7 @@ def run_job(ctx: Context, job: Job) -> float:
     started = time.perf_counter()
     path, trained = ctx.result_path(job), ctx.trained_path(job)
     # A result is only this student's while the student it measured is still there.
-    previous = json.loads(path.read_text()) if path.is_file() and trained.is_file() else None
+    previous = read_json(path) if trained.is_file() else None
     if trained.is_file():  # distilled by an earlier invocation (killed before its result?)
         distill = json.loads(trained.read_text())["seconds"]
     else:
@@ -134,7 +135,7 @@ def reference_done(ctx: Context, which: str) -> bool:
 
 def _controls_written(ctx: Context) -> dict | None:
     path = ctx.out / f"{CONTROLS}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json(path)
 
 
 def stale_controls(ctx: Context, found: dict | None) -> tuple[str, ...]:
@@ -156,7 +157,7 @@ def run_reference(ctx: Context, which: str) -> float:
     setup(ctx)
     started = time.perf_counter()
     path = ctx.out / f"{which}.json"
-    previous = json.loads(path.read_text()) if path.is_file() else None
+    previous = read_json(path)
     if previous is None or stale_tasks(ctx, previous, ctx.scale.tasks):
         found = evaluate_reference(ctx, which, previous)
         write_json(path, {**found, "seconds": round(time.perf_counter() - started, 1)})

@@ -46,7 +46,7 @@ def load_scores(out: Path) -> dict[str, Any]:
              "controls": "controls.json", "efficiency": "efficiency.json"}  # fmt: skip
     loaded: dict[str, Any] = {"jobs": by_variant}
     for key, name in files.items():
-        loaded[key] = json.loads((out / name).read_text()) if (out / name).is_file() else None
+        loaded[key] = io.read_json(out / name)
     caches = out / CACHES / CACHE_SECONDS
     loaded["caches"] = (
         {"seconds": sum(json.loads(caches.read_text()).values())} if caches.is_file() else None
