@@ -17,7 +17,7 @@ from gendistiller.students import build_student
 
 #: The architectural switches beyond the paper (docs/method.md), which the graph must hold.
 BEYOND = {
-    "beyond": dict(step_embedding=True, per_step_output_projection=True),
+    "beyond": dict(step_embedding=True, per_step_output_projection=True, expose_block_outputs=True),
     "adapters": dict(output_adapter_rank=4),
 }
 

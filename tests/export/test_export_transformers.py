@@ -19,6 +19,8 @@ from gendistiller.students import GenDistillerConfig, GenDistillerModel, build_s
 BEYOND = "gendistiller-tiny-beyond"
 #: ... and with the output adapters (which exclude per-step projections).
 ADAPTERS = "gendistiller-tiny-adapters"
+#: The baseline with its prediction heads exposed (s3prl's layout): no HubertModel.
+HEADS = "distilhubert-tiny-heads"
 REMOTE_FAST = {"gendistiller-fast-tiny": "GenDistillerModel", "distilhubert-fast-tiny": "DistilHuBERTModel"}  # fmt: skip
 
 
@@ -30,8 +32,12 @@ def exported(tmp_path_factory, load_with_plain_transformers):
     names = ("distilhubert-tiny", "gendistiller-tiny", *REMOTE_FAST)
     students = {name: build_student(name).eval() for name in names}
     students[BEYOND] = build_student(
-        "gendistiller-tiny", step_embedding=True, per_step_output_projection=True
+        "gendistiller-tiny",
+        step_embedding=True,
+        per_step_output_projection=True,
+        expose_block_outputs=True,
     ).eval()
+    students[HEADS] = build_student("distilhubert-tiny", expose_prediction_heads=True).eval()
     students[ADAPTERS] = build_student("gendistiller-tiny", output_adapter_rank=4).eval()
     with torch.no_grad():  # off its zero start, so that code without it would differ
         students[BEYOND].generator.step_embedding.normal_(0.0, 0.5)
@@ -132,9 +138,17 @@ def test_switches_beyond_the_paper_ship_in_the_remote_code(exported):
     students, folders, wave, outside, stdout = exported
     config = json.loads((folders[BEYOND] / "config.json").read_text())
     assert config["step_embedding"] and config["per_step_output_projection"]
+    steps = len(config["target_layers"])
+    assert config["expose_block_outputs"] and len(outside[BEYOND]) == 1 + 2 * steps  # x0, b_k, h_k
     assert json.loads((folders[ADAPTERS] / "config.json").read_text())["output_adapter_rank"] == 4
-    for name in (BEYOND, ADAPTERS):
-        assert f"{folders[name]} GenDistillerModel" in stdout
+    assert json.loads((folders[HEADS] / "config.json").read_text())["expose_prediction_heads"]
+    classes = {
+        BEYOND: "GenDistillerModel",
+        ADAPTERS: "GenDistillerModel",
+        HEADS: "DistilHuBERTModel",
+    }
+    for name, cls in classes.items():
+        assert f"{folders[name]} {cls}" in stdout
         ours = _states(students[name], wave)
         np.testing.assert_allclose(outside[name], ours, atol=1e-5, rtol=0)
         np.testing.assert_array_equal(_states(load_student(folders[name]), wave), ours)

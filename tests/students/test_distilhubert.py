@@ -78,3 +78,30 @@ def test_a_fast_student_takes_all_but_its_light_front_end_from_the_teacher(name)
     k, big = ours.shape[-1], theirs.shape[-1]
     assert k < big
     torch.testing.assert_close(ours, theirs[..., big // 2 - k // 2 : big // 2 - k // 2 + k])
+
+
+def test_exposed_prediction_heads_follow_the_layers_and_are_part_of_the_model(waves):
+    torch.manual_seed(0)
+    paper = build_student("distilhubert-tiny").eval()
+    exposed = build_student("distilhubert-tiny", expose_prediction_heads=True).eval()
+    exposed.load_state_dict(paper.state_dict())
+    x, lengths = waves
+    with torch.no_grad():
+        a, b = paper(x, lengths), exposed(x, lengths)
+    n = len(paper.config.target_layers)
+    assert len(b.hidden_states) == 3 + n == exposed.num_hidden_states
+    for p, q in zip(b.hidden_states, [*a.hidden_states, *a.predictions], strict=True):
+        assert torch.equal(p, q)
+    assert exposed.state_targets == [None, None, None, *paper.config.target_layers]
+    assert exposed.state_names[3:] == [f"p{t}" for t in paper.config.target_layers]
+    assert paper.state_targets == [None] * 3 and paper.state_names == ["x0", "h1", "h2"]
+    # deployed with the model now: counted, and shipped with its code (no HubertModel)
+    assert exposed.parameter_count() == paper.parameter_count(training=True)
+    assert (paper.export_kind, exposed.export_kind) == ("hubert", "remote_code")
+
+
+def test_expose_prediction_heads_must_be_a_bool():
+    from gendistiller.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="expose_prediction_heads must be true or false"):
+        build_student("distilhubert-tiny", expose_prediction_heads="yes")

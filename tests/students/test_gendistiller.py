@@ -105,6 +105,7 @@ OFF = dict(
     teacher_forcing_final_ratio=0.0,
     teacher_forcing_noise=0.0,
     output_adapter_rank=0,
+    expose_block_outputs=False,
 )
 #: Each switch on, alone (the noise needs teacher forcing, which every case has).
 BEYOND = {
@@ -113,7 +114,13 @@ BEYOND = {
     "scheduled": dict(teacher_forcing_schedule="linear", teacher_forcing_final_ratio=0.0),
     "noise": dict(teacher_forcing_noise=0.3),
     "adapters": dict(output_adapter_rank=4),
-    "all": dict(step_embedding=True, per_step_output_projection=True, teacher_forcing_noise=0.3),
+    "exposed": dict(expose_block_outputs=True),
+    "all": dict(
+        step_embedding=True,
+        per_step_output_projection=True,
+        teacher_forcing_noise=0.3,
+        expose_block_outputs=True,
+    ),
     # the output adapters exclude per-step projections: the other combination
     "all-adapters": dict(step_embedding=True, output_adapter_rank=4, teacher_forcing_noise=0.3),
 }
@@ -360,6 +367,7 @@ def test_the_ratio_given_overrides_the_configs(waves):
         (dict(teacher_forcing_noise=-0.1), "teacher_forcing_noise must be >= 0"),
         (dict(teacher_forcing_noise=0.1), "teacher_forcing_noise needs teacher forcing"),
         (dict(step_embedding="yes"), "step_embedding must be true or false, got 'yes'"),
+        (dict(expose_block_outputs=1), "expose_block_outputs must be true or false, got 1"),
         (dict(output_adapter_rank=-1), "output_adapter_rank must be an integer >= 0"),
         (dict(output_adapter_rank=True), "output_adapter_rank must be an integer >= 0"),
         (dict(output_adapter_rank=2.0), "output_adapter_rank must be an integer >= 0"),
@@ -381,3 +389,35 @@ def test_bad_switch_values_are_one_line_errors(overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)) as err:
         build_student("gendistiller-tiny", **overrides)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("preset", ["gendistiller-tiny", "gendistiller-fast-tiny"])
+def test_exposed_block_outputs_add_states_and_change_nothing_else(preset, waves):
+    torch.manual_seed(0)
+    paper = build_student(preset, target_layers=[1, 2, 3]).eval()
+    exposed = build_student(preset, target_layers=[1, 2, 3], expose_block_outputs=True).eval()
+    exposed.load_state_dict(paper.state_dict())  # no weight of its own
+    assert exposed.state_dict().keys() == paper.state_dict().keys()
+    x, lengths = waves
+    with torch.no_grad():
+        a, b = paper(x, lengths), exposed(x, lengths)
+    assert len(b.hidden_states) == 7 == exposed.num_hidden_states
+    assert exposed.state_names == ["x0", "b1", "h1", "b2", "h2", "b3", "h3"]
+    assert exposed.state_targets == [None, None, 1, None, 2, None, 3]
+    assert paper.state_targets == [None, 1, 2, 3]
+    # x0 and the generated layers are the paper's states, the predictions unchanged
+    for i, state in zip([0, 2, 4, 6], a.hidden_states, strict=True):
+        torch.testing.assert_close(b.hidden_states[i], state, rtol=0, atol=0)
+    for p, q in zip(a.predictions, b.predictions, strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    valid = torch.arange(b.hidden_states[1].shape[1])[None, :] < b.lengths[:, None]
+    for k in range(3):  # b_k = h_k - h_(k-1) before OutProj: OutProj(b_k) + h_(k-1) = h_k
+        block_out, h, prev = (
+            b.hidden_states[1 + 2 * k],
+            b.hidden_states[2 + 2 * k],
+            b.hidden_states[2 * k],
+        )
+        _, proj = exposed.generator.step_modules(k)
+        if exposed.frame_rate is None:
+            torch.testing.assert_close((proj(block_out) + prev)[valid], h[valid])
+        assert torch.all(block_out[~valid] == 0)  # padding zeroed like every state

@@ -180,7 +180,7 @@ def _fidelity(
         result = fidelity(up, upstreams[teacher], waves, metric=cfg.similarity, ids=ids)
         results[name] = result.as_dict()
         path = f"fidelity-{_safe(name)}.png"
-        labels = ["x0"] + [f"h{k}" for k in range(1, up.num_hidden_states)]
+        labels = up.model.state_names
         plots.similarity_heatmap(
             result.similarity, out / path, title=f"{name} vs {teacher}", metric=cfg.similarity.upper(),
             student_labels=labels, state_targets=result.state_targets,

@@ -163,20 +163,13 @@ def fidelity(
         cosine=[round(float(v) / frames, 5) for v in cos_sum],
         similarity=similarity,
         similarity_metric=metric,
-        state_targets=_state_targets(student),
+        # the states trained to equal a teacher layer (StudentModel.state_targets)
+        state_targets=list(student.model.state_targets),
         utterances=utterances,
         frames=frames,
         similarity_frames=picked,
         items={"ids": names, "layers": list(layers), "frames": utt_frames, "cosine": utt_cosine},
     )
-
-
-def _state_targets(student: Upstream) -> list[int | None]:
-    # GenDistiller's states after x0 are its predictions; DistilHuBERT predicts through
-    # separate heads, so none of its states is meant to equal a teacher layer.
-    if student.config.model_type == "gendistiller":
-        return [None, *student.target_layers]
-    return [None] * student.num_hidden_states
 
 
 def _batches(waves: Iterable[np.ndarray], size: int) -> Iterable[list[np.ndarray]]:

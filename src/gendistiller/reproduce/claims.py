@@ -15,7 +15,9 @@ from typing import Any, NamedTuple
 
 from gendistiller.reproduce.variants import (
     BASELINE,
+    BASELINE_HEADS,
     DEFAULT,
+    EXPOSED,
     FAST,
     FAST_STAGED,
     PLUS,
@@ -118,6 +120,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("GenDistiller+ beats the baseline on fidelity at every target layer", PLUS, BASELINE, LAYERS, EVERY),
     Claim("GenDistiller+ beats the baseline on at least two probes", PLUS, BASELINE, PROBES, wins=2),
     Claim("GenDistiller+ beats the paper's GenDistiller on fidelity at the last target layer", PLUS, DEFAULT, LAST_LAYER),
+    # ours: the same students, other states exposed downstream (fidelity is unchanged)
+    Claim("exposing the block outputs improves the paper's GenDistiller on the probes", EXPOSED, DEFAULT, PROBES),
+    Claim("exposing its heads (s3prl's layout) improves the baseline on the probes", BASELINE_HEADS, BASELINE, PROBES),
+    Claim("with its heads exposed (s3prl's layout), the baseline beats GenDistiller on most tasks", BASELINE_HEADS, DEFAULT, PROBES),
 )  # fmt: skip
 
 COST_CLAIMS: tuple[CostClaim, ...] = (

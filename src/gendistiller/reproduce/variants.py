@@ -36,6 +36,8 @@ FAST_STAGED = "gendistiller-fast-staged"
 SHORT_DEFAULT, SHORT_BASELINE = "gendistiller-short", "distilhubert-short"
 # beyond the paper: the ideas that helped, combined, at the headline budget
 PLUS = "gendistiller-plus"
+# what the students expose downstream (docs/method.md, "Hidden states exposed downstream")
+EXPOSED, BASELINE_HEADS = "gendistiller-exposed", "distilhubert-heads"
 
 
 class Variant(ConfigModel):
@@ -90,6 +92,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(name="output-adapters", preset=_GEN, description="a low-rank (32) correction per step to the shared output projection", student={**_TF, **_ADAPTERS}, group=BEYOND),
     # the ideas that helped, combined, trained like the headline pair and judged against it
     Variant(name=PLUS, preset=_GEN, description="GenDistiller+: scheduled sampling (0.5 to 0) and output adapters (rank 32)", student={**_TF, **_SCHEDULED, **_ADAPTERS}, budget=FULL, group=BEYOND),
+    # the same training as the headline pair, other states exposed downstream
+    Variant(name=EXPOSED, preset=_GEN, description="GenDistiller exposing each step's block output (before OutProj and the skip) too", student={**_TF, "expose_block_outputs": True}, budget=FULL, group=BEYOND),
+    Variant(name=BASELINE_HEADS, preset="distilhubert-base", description="the baseline exposing its heads' predictions too, as s3prl's distiller upstream does", student={"expose_prediction_heads": True}, budget=FULL, group=BEYOND),
     Variant(name=BRIEF, preset=_GEN, description="GenDistiller distilled briefly: what a task gives a student near its initialisation", student=_TF, budget=BRIEF_BUDGET),
 )  # fmt: skip
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)

@@ -79,6 +79,16 @@ class StudentModel(PreTrainedModel):
     def num_hidden_states(self) -> int:
         raise NotImplementedError
 
+    @property
+    def state_targets(self) -> list[int | None]:
+        """The teacher layer each exposed state is trained to equal (None: none)."""
+        return [None] * self.num_hidden_states
+
+    @property
+    def state_names(self) -> list[str]:
+        """A short label per exposed state, for plots: ``x0``, then ``h1``, ``h2``..."""
+        return ["x0"] + [f"h{k}" for k in range(1, self.num_hidden_states)]
+
     def training_options(self, step: int, total_steps: int) -> dict[str, Any]:
         """Keyword arguments of ``forward`` at optimiser ``step`` of ``total_steps`` of a
         training run (a schedule's current values); none by default."""

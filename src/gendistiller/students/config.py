@@ -176,6 +176,9 @@ class GenDistillerConfig(StudentConfig):
     # Rank r of a low-rank correction per step to the shared output projection (0: none):
     # step k projects with OutProj(h) + B_k(A_k(h)), B_k zero at init.
     output_adapter_rank: int = 0
+    # Also expose each step's block output (before OutProj and the skip) downstream, as
+    # DistilHuBERT exposes its layers and not its heads: [x0, b1, h1, ..., bK, hK].
+    expose_block_outputs: bool = False
 
     def validate_architecture(self) -> None:
         validate_common(self)
@@ -244,6 +247,7 @@ _SWITCHES = (
     "output_projection",
     "step_embedding",
     "per_step_output_projection",
+    "expose_block_outputs",
 )
 
 
@@ -255,10 +259,17 @@ class DistilHuBERTConfig(StudentConfig):
     model_type = "gendistiller_distilhubert"
 
     num_hidden_layers: int = 2
+    # Also expose the heads' predictions downstream, after the layers, as s3prl's
+    # distiller upstream does by default: [x0, layer 1, ..., layer L, head 1, ..., head N].
+    expose_prediction_heads: bool = False
 
     def validate_architecture(self) -> None:
         validate_common(self)
         _positive(self, "num_hidden_layers")
+        if not isinstance(self.expose_prediction_heads, bool):
+            raise ConfigError(
+                f"expose_prediction_heads must be true or false, got {self.expose_prediction_heads!r}"
+            )
 
 
 def _positive(cfg: StudentConfig, *keys: str) -> None:

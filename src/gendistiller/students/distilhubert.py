@@ -6,6 +6,10 @@ target teacher layer. Without the heads the paper's layout is exactly a 2-layer
 ``HubertModel`` (``feat_proj_layer_norm=False``), which is how :mod:`gendistiller.export`
 ships it; with a light front-end, no positional convolution or merged frames inside
 (``distilhubert-fast``) it ships with its code, like GenDistiller.
+
+``expose_prediction_heads`` makes the heads part of the model: their predictions follow
+the layers in the hidden states downstream sees, as in s3prl's distiller upstream (its
+default ``no_pred=False``), and they are counted, kept and exported with it.
 """
 
 from __future__ import annotations
@@ -56,13 +60,28 @@ class DistilHuBERTModel(StudentModel):
         )
         self.prediction_heads = ExpandLastHeads(config.hidden_size, len(config.target_layers))
         hubert = config.frontend == "conv" and config.num_conv_pos_embeddings > 0
-        if not (hubert and config.transformer_stride == 1):  # light front-end, no pos conv...
-            self.export_kind = "remote_code"
+        if config.expose_prediction_heads:  # then part of the deployed model
+            self.training_only_prefixes = ()
+        if not (hubert and config.transformer_stride == 1) or config.expose_prediction_heads:
+            self.export_kind = "remote_code"  # light front-end, no pos conv, heads...
         self.post_init()
 
     @property
     def num_hidden_states(self) -> int:
-        return 1 + self.config.num_hidden_layers
+        heads = len(self.config.target_layers) if self.config.expose_prediction_heads else 0
+        return 1 + self.config.num_hidden_layers + heads
+
+    @property
+    def state_targets(self) -> list[int | None]:
+        """Only exposed heads are trained to equal a teacher layer; the layers are not."""
+        heads = list(self.config.target_layers) if self.config.expose_prediction_heads else []
+        return [None] * (1 + self.config.num_hidden_layers) + heads
+
+    @property
+    def state_names(self) -> list[str]:
+        layers = ["x0"] + [f"h{k}" for k in range(1, self.config.num_hidden_layers + 1)]
+        heads = [f"p{t}" for t in self.config.target_layers]  # the head predicting layer t
+        return layers + (heads if self.config.expose_prediction_heads else [])
 
     def teacher_prefix_pairs(self) -> list[tuple[str, str]]:
         """The front-end and every layer, from the teacher's first layers (DistilHuBERT's
@@ -86,4 +105,7 @@ class DistilHuBERTModel(StudentModel):
             x = layer(x, body_mask)
             layers.append(x)
         states = [x0, *self._up(layers, x0.shape[1])]
-        return self._output(states, frames, self.prediction_heads(states[-1]), padded)
+        predictions = self.prediction_heads(states[-1])
+        if self.config.expose_prediction_heads:
+            states = [*states, *predictions]
+        return self._output(states, frames, predictions, padded)

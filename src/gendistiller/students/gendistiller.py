@@ -18,7 +18,11 @@ Beyond the paper (config switches, off by default: docs/method.md "Beyond the pa
 the shared block knows which layer it generates: ``h_k = OutProj(Block(h_(k-1) + e_k)) +
 h_(k-1)``; ``per_step_output_projection`` gives each step its own OutProj;
 ``output_adapter_rank`` r keeps one OutProj and adds a rank-r correction per step,
-``OutProj(h) + B_k(A_k(h))`` with B_k zero at init (2·D·r parameters a step).
+``OutProj(h) + B_k(A_k(h))`` with B_k zero at init (2·D·r parameters a step);
+``expose_block_outputs`` adds each step's block output b_k (before OutProj and the skip)
+to the states downstream sees, ``[x0, b1, h1, ..., bK, hK]``, as DistilHuBERT's
+transformer layers are exposed and its heads are not. It changes no weight and no
+training step, only what a probe or a user can read.
 """
 
 from __future__ import annotations
@@ -102,15 +106,18 @@ class LayerGenerator(nn.Module):
         mask: Tensor,
         teacher_inputs: list[Tensor] | None = None,
         teacher_forcing_ratio: float | None = None,
-    ) -> list[Tensor]:
-        """``teacher_inputs[k]``, when given, is the teacher's version of the input to step
-        k + 1 (its layer ``target_layers[k]``); each utterance takes it instead of the
-        student's own with probability ``teacher_forcing_ratio`` (default: the config's)."""
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """Each step's output ``h_k`` and its block's output ``b_k`` (before OutProj and
+        the skip). ``teacher_inputs[k]``, when given, is the teacher's version of the input
+        to step k + 1 (its layer ``target_layers[k]``); each utterance takes it instead of
+        the student's own with probability ``teacher_forcing_ratio`` (default: the
+        config's)."""
         cfg = self.config
         ratio = (
             cfg.teacher_forcing_ratio if teacher_forcing_ratio is None else teacher_forcing_ratio
         )
         generated: list[Tensor] = []
+        block_outputs: list[Tensor] = []
         inputs: list[Tensor] = [x0]
         for k in range(cfg.num_steps):
             prev = inputs[-1]
@@ -125,6 +132,7 @@ class LayerGenerator(nn.Module):
                 query = prev + self.step_embedding[k]
                 memory = None if memory is None else memory + self.step_embedding[k]
             h = block(query, key_mask, memory)
+            block_outputs.append(h)
             if proj is not None:
                 adapter = None if self.output_adapters is None else self.output_adapters[k]
                 h = proj(h) if adapter is None else proj(h) + adapter(h)
@@ -134,7 +142,7 @@ class LayerGenerator(nn.Module):
             if k + 1 < cfg.num_steps:
                 teacher = teacher_inputs[k] if self.training and teacher_inputs else None
                 inputs.append(next_input(h, teacher, ratio, cfg.teacher_forcing_noise))
-        return generated
+        return generated, block_outputs
 
 
 class GenDistillerModel(StudentModel):
@@ -150,7 +158,22 @@ class GenDistillerModel(StudentModel):
 
     @property
     def num_hidden_states(self) -> int:
-        return 1 + self.config.num_steps
+        return 1 + self.config.num_steps * (2 if self.config.expose_block_outputs else 1)
+
+    @property
+    def state_targets(self) -> list[int | None]:
+        """x0 is no teacher layer; h_k is the k-th target (b_k, when exposed, none)."""
+        steps: list[int | None] = list(self.config.target_layers)
+        if self.config.expose_block_outputs:
+            steps = [s for layer in self.config.target_layers for s in (None, layer)]
+        return [None, *steps]
+
+    @property
+    def state_names(self) -> list[str]:
+        if not self.config.expose_block_outputs:
+            return super().state_names
+        steps = range(1, self.config.num_steps + 1)
+        return ["x0", *(name for k in steps for name in (f"b{k}", f"h{k}"))]
 
     def training_options(self, step: int, total_steps: int) -> dict[str, Any]:
         """The scheduled teacher-forcing ratio at optimiser ``step`` (none when constant)."""
@@ -208,6 +231,10 @@ class GenDistillerModel(StudentModel):
             if self.frame_rate is not None:  # the generator runs on merged frames
                 teacher_inputs = [self.frame_rate.pool(t, mask) for t in teacher_inputs]
         x, body_mask = self._down(x0, frames, mask)
-        generated = self.generator(x, body_mask, teacher_inputs, ratio)
+        generated, blocks = self.generator(x, body_mask, teacher_inputs, ratio)
         generated = self._up(generated, x0.shape[1])
-        return self._output([x0, *generated], frames, generated, padded)
+        states = [x0, *generated]
+        if self.config.expose_block_outputs:
+            blocks = self._up(blocks, x0.shape[1])
+            states = [x0, *(s for pair in zip(blocks, generated, strict=True) for s in pair)]
+        return self._output(states, frames, generated, padded)
