@@ -106,6 +106,14 @@ def test_prediction_heads_are_dropped_and_feature_layer_norm_kept():
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
+def test_a_student_that_is_no_hubert_is_refused_by_to_hubert():
+    from gendistiller.errors import CheckpointError
+
+    student = build_student("distilhubert-tiny", expose_prediction_heads=True)
+    with pytest.raises(CheckpointError, match="is no HubertModel"):
+        to_hubert(student)
+
+
 def test_remote_code_is_generated_from_the_package_with_relative_imports():
     files = remote_code_files(GenDistillerConfig, GenDistillerModel)
     assert {"students_gendistiller.py", "students_config.py", "students_components.py"} <= set(

@@ -420,4 +420,35 @@ def test_exposed_block_outputs_add_states_and_change_nothing_else(preset, waves)
         _, proj = exposed.generator.step_modules(k)
         if exposed.frame_rate is None:
             torch.testing.assert_close((proj(block_out) + prev)[valid], h[valid])
+        else:  # merged frames: b_k repeated to the front-end's rate, no learned offsets
+            s = exposed.frame_rate.stride
+            whole = (b.lengths.min().item() // s) * s
+            groups = block_out[:, :whole].reshape(block_out.shape[0], -1, s, block_out.shape[-1])
+            assert torch.equal(groups, groups[:, :, :1].expand_as(groups))
         assert torch.all(block_out[~valid] == 0)  # padding zeroed like every state
+
+
+@pytest.mark.parametrize("history", ["previous", "all"])
+@pytest.mark.parametrize("projection", [True, False], ids=["outproj", "no-outproj"])
+def test_exposed_block_outputs_with_either_history_and_projection(history, projection, waves):
+    torch.manual_seed(0)
+    model = build_student(
+        "gendistiller-tiny",
+        target_layers=[1, 2, 3],
+        history=history,
+        output_projection=projection,
+        expose_block_outputs=True,
+    ).eval()
+    x, lengths = waves
+    with torch.no_grad():
+        out = model(x, lengths)
+    assert len(out.hidden_states) == 7
+    for k in range(3):  # without a projection h_k = b_k + h_(k-1)
+        if not projection:
+            b, h, prev = (
+                out.hidden_states[1 + 2 * k],
+                out.hidden_states[2 + 2 * k],
+                out.hidden_states[2 * k],
+            )
+            torch.testing.assert_close(b + prev, h)
+        torch.testing.assert_close(out.hidden_states[2 + 2 * k], out.predictions[k], rtol=0, atol=0)

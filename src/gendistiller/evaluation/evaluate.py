@@ -34,6 +34,7 @@ from gendistiller.evaluation.probes import DATASETS, TASKS, run_probes
 from gendistiller.evaluation.probes.data import TaskData
 from gendistiller.evaluation.report import write_json, write_markdown
 from gendistiller.evaluation.superb import STUDENT, TEACHER, Upstream, load_upstream
+from gendistiller.students.base import StudentModel
 
 __all__ = ["EvaluateConfig", "evaluate", "parse_models"]
 
@@ -180,7 +181,8 @@ def _fidelity(
         result = fidelity(up, upstreams[teacher], waves, metric=cfg.similarity, ids=ids)
         results[name] = result.as_dict()
         path = f"fidelity-{_safe(name)}.png"
-        labels = up.model.state_names
+        generic = ["x0"] + [f"h{k}" for k in range(1, up.num_hidden_states)]
+        labels = up.model.state_names if isinstance(up.model, StudentModel) else generic
         plots.similarity_heatmap(
             result.similarity, out / path, title=f"{name} vs {teacher}", metric=cfg.similarity.upper(),
             student_labels=labels, state_targets=result.state_targets,

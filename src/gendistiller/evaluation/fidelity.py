@@ -19,6 +19,7 @@ from torch import Tensor
 
 from gendistiller.errors import ConfigError
 from gendistiller.evaluation.superb import STUDENT, Upstream
+from gendistiller.students.base import StudentModel
 
 METRICS = ("cka", "cosine")
 
@@ -164,7 +165,11 @@ def fidelity(
         similarity=similarity,
         similarity_metric=metric,
         # the states trained to equal a teacher layer (StudentModel.state_targets)
-        state_targets=list(student.model.state_targets),
+        state_targets=(
+            list(student.model.state_targets)
+            if isinstance(student.model, StudentModel)
+            else [None] * student.num_hidden_states
+        ),
         utterances=utterances,
         frames=frames,
         similarity_frames=picked,

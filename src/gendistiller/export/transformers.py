@@ -73,6 +73,11 @@ def hubert_config(student: StudentModel) -> HubertConfig:
 def to_hubert(student: StudentModel) -> HubertModel:
     """A ``HubertModel`` with the student's weights (prediction heads dropped), for a
     student whose ``teacher_prefix_pairs`` cover a whole HuBERT (``export_kind="hubert"``)."""
+    if student.export_kind != "hubert":
+        raise CheckpointError(
+            f"{type(student).__name__} is no HubertModel (export_kind {student.export_kind!r}):"
+            " it ships with its code (export_transformers)"
+        )
     state = map_state_dict(student.state_dict(), student.teacher_prefix_pairs())
     with torch.random.fork_rng(devices=[]):  # random init is overwritten; keep the caller's RNG
         model = HubertModel(hubert_config(student))

@@ -111,7 +111,7 @@ SCALES: dict[str, Scale] = {
         teacher_cache=True,
     ),
     # The published run (docs/results/): its `paper` group 84 min from scratch on 2 CPU
-    # cores (2 workers), every group about 140 (docs/reproduce.md).
+    # cores (2 workers), every group about 175 (docs/reproduce.md).
     "cpu": Scale(
         name="cpu",
         corpus_size="eval",

@@ -31,7 +31,15 @@ from gendistiller.reproduce.context import CACHES, JOBS, RUNS
 from gendistiller.reproduce.costs import unit_costs
 from gendistiller.reproduce.jobs import CACHE_SECONDS
 from gendistiller.reproduce.tables import ms_per_s
-from gendistiller.reproduce.variants import BASELINE, BRIEF, DEFAULT, FULL, GROUPS
+from gendistiller.reproduce.variants import (
+    BASELINE,
+    BASELINE_HEADS,
+    BRIEF,
+    DEFAULT,
+    EXPOSED,
+    FULL,
+    GROUPS,
+)
 
 CONVERGED_BELOW = 0.02  # the last fifth of training improves the loss by less than this
 
@@ -211,9 +219,11 @@ def _references(out: Path, loaded: Mapping[str, Any]) -> dict[str, Mapping | Non
 
 def _layer_weights(teacher: Mapping | None, by_variant: Mapping[str, list[dict]],
                    tasks: Sequence[str]) -> dict[str, dict[str, list[float]]]:  # fmt: skip
-    """The probes' learnt layer weights (first seed) of the teacher and the headline pair."""
+    """The probes' learnt layer weights (first seed) of the teacher, the headline pair and
+    the pair exposing other states."""
     models = {"teacher": teacher} if teacher else {}
-    models.update({v: by_variant[v][0] for v in (DEFAULT, BASELINE) if v in by_variant})
+    shown = (DEFAULT, BASELINE, EXPOSED, BASELINE_HEADS)
+    models.update({v: by_variant[v][0] for v in shown if v in by_variant})
     return {
         name: {t: r["probes"][t]["layer_weights"] for t in tasks if t in r.get("probes", {})}
         for name, r in models.items()

@@ -58,6 +58,11 @@ class FrameRate(nn.Module):
         x = F.pad(x * mask[..., None].to(x.dtype), (0, 0, 0, (-t) % s))
         return x.reshape(b, -1, s, d).mean(dim=2)
 
+    def repeat(self, h: Tensor, frames: int) -> Tensor:
+        """``[B, T', D]`` -> ``[B, frames, D]``: each state repeated ``s`` times, with no
+        learned offsets (for a state the offsets were not trained on)."""
+        return h.repeat_interleave(self.stride, dim=1)[:, :frames]
+
     def up(self, h: Tensor, frames: int) -> Tensor:
         """``[B, T', D]`` -> ``[B, frames, D]``: each state repeated ``s`` times plus its
         ``s`` offsets (summing to zero)."""

@@ -20,8 +20,9 @@ h_(k-1)``; ``per_step_output_projection`` gives each step its own OutProj;
 ``output_adapter_rank`` r keeps one OutProj and adds a rank-r correction per step,
 ``OutProj(h) + B_k(A_k(h))`` with B_k zero at init (2·D·r parameters a step);
 ``expose_block_outputs`` adds each step's block output b_k (before OutProj and the skip)
-to the states downstream sees, ``[x0, b1, h1, ..., bK, hK]``, as DistilHuBERT's
-transformer layers are exposed and its heads are not. It changes no weight and no
+to the states downstream sees, ``[x0, b1, h1, ..., bK, hK]``, as DistilHuBERT exposes
+the layers its heads read from (with merged frames, b_k is repeated to the front-end's
+rate, since the learned up-map is trained on h_k only). It changes no weight and no
 training step, only what a probe or a user can read.
 """
 
@@ -234,7 +235,8 @@ class GenDistillerModel(StudentModel):
         generated, blocks = self.generator(x, body_mask, teacher_inputs, ratio)
         generated = self._up(generated, x0.shape[1])
         states = [x0, *generated]
-        if self.config.expose_block_outputs:
-            blocks = self._up(blocks, x0.shape[1])
+        if self.config.expose_block_outputs:  # the up-map's offsets are trained on h_k only
+            if self.frame_rate is not None:
+                blocks = [self.frame_rate.repeat(b, x0.shape[1]) for b in blocks]
             states = [x0, *(s for pair in zip(blocks, generated, strict=True) for s in pair)]
         return self._output(states, frames, generated, padded)
