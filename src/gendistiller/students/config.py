@@ -176,8 +176,8 @@ class GenDistillerConfig(StudentConfig):
     # Rank r of a low-rank correction per step to the shared output projection (0: none):
     # step k projects with OutProj(h) + B_k(A_k(h)), B_k zero at init.
     output_adapter_rank: int = 0
-    # Also expose each step's block output (before OutProj and the skip) downstream, as
-    # DistilHuBERT exposes its layers and not its heads: [x0, b1, h1, ..., bK, hK].
+    # Also expose each step's block output (before OutProj and the skip) downstream, the
+    # place of DistilHuBERT's last layer, which its heads read: [x0, b1, h1, ..., bK, hK].
     expose_block_outputs: bool = False
 
     def validate_architecture(self) -> None:
