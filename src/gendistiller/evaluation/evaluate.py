@@ -29,12 +29,11 @@ from gendistiller.evaluation.comparisons import (
 from gendistiller.evaluation.controls import run_controls
 from gendistiller.evaluation.efficiency import benchmark
 from gendistiller.evaluation.evaluate_config import EvaluateConfig, parse_models
-from gendistiller.evaluation.fidelity import fidelity
+from gendistiller.evaluation.fidelity import fidelity, state_layout
 from gendistiller.evaluation.probes import DATASETS, TASKS, run_probes
 from gendistiller.evaluation.probes.data import TaskData
 from gendistiller.evaluation.report import write_json, write_markdown
 from gendistiller.evaluation.superb import STUDENT, TEACHER, Upstream, load_upstream
-from gendistiller.students.base import StudentModel
 
 __all__ = ["EvaluateConfig", "evaluate", "parse_models"]
 
@@ -181,8 +180,7 @@ def _fidelity(
         result = fidelity(up, upstreams[teacher], waves, metric=cfg.similarity, ids=ids)
         results[name] = result.as_dict()
         path = f"fidelity-{_safe(name)}.png"
-        generic = ["x0"] + [f"h{k}" for k in range(1, up.num_hidden_states)]
-        labels = up.model.state_names if isinstance(up.model, StudentModel) else generic
+        labels = state_layout(up)[1]
         plots.similarity_heatmap(
             result.similarity, out / path, title=f"{name} vs {teacher}", metric=cfg.similarity.upper(),
             student_labels=labels, state_targets=result.state_targets,

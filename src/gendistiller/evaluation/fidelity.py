@@ -19,7 +19,7 @@ from torch import Tensor
 
 from gendistiller.errors import ConfigError
 from gendistiller.evaluation.superb import STUDENT, Upstream
-from gendistiller.students.base import StudentModel
+from gendistiller.students.base import StudentModel, default_state_names
 
 METRICS = ("cka", "cosine")
 
@@ -164,17 +164,22 @@ def fidelity(
         cosine=[round(float(v) / frames, 5) for v in cos_sum],
         similarity=similarity,
         similarity_metric=metric,
-        # the states trained to equal a teacher layer (StudentModel.state_targets)
-        state_targets=(
-            list(student.model.state_targets)
-            if isinstance(student.model, StudentModel)
-            else [None] * student.num_hidden_states
-        ),
+        state_targets=state_layout(student)[0],
         utterances=utterances,
         frames=frames,
         similarity_frames=picked,
         items={"ids": names, "layers": list(layers), "frames": utt_frames, "cosine": utt_cosine},
     )
+
+
+def state_layout(student: Upstream) -> tuple[list[int | None], list[str]]:
+    """Each state's teacher layer (None: trained to equal none) and its label, as the
+    student model says (``StudentModel.state_targets``, ``state_names``); for another
+    encoder, none and ``x0, h1, h2, ...``."""
+    if isinstance(student.model, StudentModel):
+        return list(student.model.state_targets), list(student.model.state_names)
+    n = student.num_hidden_states
+    return [None] * n, default_state_names(n)
 
 
 def _batches(waves: Iterable[np.ndarray], size: int) -> Iterable[list[np.ndarray]]:

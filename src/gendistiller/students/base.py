@@ -46,6 +46,11 @@ def full_length(lengths: Tensor, samples: int) -> bool:
     return bool((lengths == samples).all())
 
 
+def default_state_names(count: int) -> list[str]:
+    """``x0`` (the front-end's output), then ``h1``, ``h2``, ... for ``count`` states."""
+    return ["x0"] + [f"h{k}" for k in range(1, count)]
+
+
 class StudentModel(PreTrainedModel):
     config_class = StudentConfig
     base_model_prefix = "student"
@@ -87,7 +92,7 @@ class StudentModel(PreTrainedModel):
     @property
     def state_names(self) -> list[str]:
         """A short label per exposed state, for plots: ``x0``, then ``h1``, ``h2``..."""
-        return ["x0"] + [f"h{k}" for k in range(1, self.num_hidden_states)]
+        return default_state_names(self.num_hidden_states)
 
     def training_options(self, step: int, total_steps: int) -> dict[str, Any]:
         """Keyword arguments of ``forward`` at optimiser ``step`` of ``total_steps`` of a

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gendistiller.encoders.base import EncoderOutput
-from gendistiller.students.base import StudentModel
+from gendistiller.students.base import StudentModel, default_state_names
 from gendistiller.students.components import TransformerLayer
 from gendistiller.students.config import DistilHuBERTConfig
 
@@ -79,7 +79,7 @@ class DistilHuBERTModel(StudentModel):
 
     @property
     def state_names(self) -> list[str]:
-        layers = ["x0"] + [f"h{k}" for k in range(1, self.config.num_hidden_layers + 1)]
+        layers = default_state_names(1 + self.config.num_hidden_layers)
         heads = [f"p{t}" for t in self.config.target_layers]  # the head predicting layer t
         return layers + (heads if self.config.expose_prediction_heads else [])
 
